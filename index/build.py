@@ -1,0 +1,204 @@
+"""Build or update an index folder: only new or changed documents are embedded."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.chunk import Chunker, content_hash
+from index.embed import Embedder
+from index.errors import InputError
+from index.load import find_files, load_paths
+from index.settings import IndexSettings
+from index.store import MANIFEST, IndexStore
+from index.types import Chunk, Document, DocumentInfo, Skipped
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What one `build_index` run did."""
+
+    index_dir: str
+    files_read: int
+    documents_added: tuple[str, ...]
+    documents_unchanged: int
+    documents_removed: tuple[str, ...]
+    skipped: tuple[Skipped, ...]
+    chunks_added: int
+    chunks_total: int
+    documents_total: int
+    seconds: float
+
+    def summary(self) -> str:
+        lines = [
+            f"Indexed {len(self.documents_added)} new or changed documents from {self.files_read} files "
+            f"({self.chunks_added} chunks embedded) in {self.seconds:.1f} s.",
+            f"Unchanged: {self.documents_unchanged} documents. Removed: {len(self.documents_removed)} documents.",
+            f"Index '{self.index_dir}' now holds {self.documents_total} documents, {self.chunks_total} chunks.",
+        ]
+        if self.skipped:
+            lines.append(f"Skipped {len(self.skipped)}:")
+            lines += [f"  {s.path}: {s.reason}" for s in self.skipped]
+        return "\n".join(lines)
+
+
+def build_index(
+    paths: Sequence[str | os.PathLike[str]],
+    index_dir: str | os.PathLike[str],
+    embedder: Embedder,
+    settings: IndexSettings,
+    rebuild: bool = False,
+    progress: bool = False,
+) -> BuildReport:
+    """Index `paths` into `index_dir`, creating it or updating it in place.
+
+    Documents whose content hash is unchanged are kept as they are; documents that vanished from
+    the given paths are removed; the folder is switched to the new version in one atomic step.
+    """
+    started = time.perf_counter()
+    if not paths:
+        raise InputError("no paths given; name at least one file or folder to index")
+    root = Path(index_dir).expanduser()
+    if root.exists() and not root.is_dir():
+        raise InputError(f"index dir '{index_dir}' is a file; give a folder path")
+    find_files(paths)  # fail on a bad path before touching anything
+    root.mkdir(parents=True, exist_ok=True)
+    with _locked(root):
+        if (root / MANIFEST).exists() and not rebuild:
+            store = IndexStore.open(root)
+            store.check_compatible(embedder.name, settings.chunking())
+        else:
+            store = IndexStore(root, embedder.name, embedder.dimension, settings.chunking())
+        bar = _bar(progress, "files", None)
+        loaded = load_paths(paths, on_file=lambda p: bar.update(1))
+        bar.close()
+        if not loaded.documents and not store.documents:
+            reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in loaded.skipped[:3])
+            raise InputError(f"no documents could be indexed ({reasons}); fix or replace these files")
+
+        changed = [d for d in loaded.documents if _is_changed(store, d)]
+        removed = _vanished(store, paths, loaded.documents, loaded.skipped)
+        for doc_id in removed:
+            store.remove(doc_id)
+
+        chunker = Chunker(settings) if changed else None
+        pieces = [(d, chunker(d)) for d in changed] if chunker else []
+        n_chunks = sum(len(chunks) for _, chunks in pieces)
+        bar = _bar(progress, "chunks", n_chunks)
+        for doc, chunks, vectors in _embed(pieces, embedder, settings.batch_size, bar.update):
+            info = DocumentInfo(
+                doc.doc_id,
+                doc.source,
+                doc.origin,
+                doc.title,
+                content_hash(doc.text),
+                len(chunks),
+                len(doc.text),
+            )
+            store.add(info, doc.text, chunks, vectors)
+        bar.close()
+        if changed or removed or rebuild or store.generation == 0:
+            store.save()
+    return BuildReport(
+        index_dir=str(root),
+        files_read=len(loaded.files),
+        documents_added=tuple(d.doc_id for d in changed),
+        documents_unchanged=len(loaded.documents) - len(changed),
+        documents_removed=tuple(removed),
+        skipped=loaded.skipped,
+        chunks_added=n_chunks,
+        chunks_total=len(store.chunks),
+        documents_total=len(store.documents),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def embedding_text(doc: Document, chunk: Chunk) -> str:
+    """What is embedded for a chunk: the document title (when it has one) and the chunk text."""
+    return f"{doc.title}\n{chunk.text}" if doc.title else chunk.text
+
+
+def _is_changed(store: IndexStore, doc: Document) -> bool:
+    info = store.documents.get(doc.doc_id)
+    return info is None or info.content_hash != content_hash(doc.text) or info.title != doc.title
+
+
+def _vanished(
+    store: IndexStore,
+    paths: Sequence[str | os.PathLike[str]],
+    found: Sequence[Document],
+    skipped: Sequence[Skipped],
+) -> list[str]:
+    """Indexed documents under `paths` that are gone now (a file that failed to read keeps its old version)."""
+    roots = [str(Path(p).expanduser().resolve()) for p in paths]
+    present = {d.doc_id for d in found}
+    unreadable = {s.path for s in skipped}
+    return [
+        info.doc_id
+        for info in store.documents.values()
+        if info.doc_id not in present
+        and info.origin not in unreadable
+        and any(info.origin == r or info.origin.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+    ]
+
+
+def _embed(
+    pieces: list[tuple[Document, list[Chunk]]], embedder: Embedder, batch_size: int, advance: object
+) -> Iterator[tuple[Document, list[Chunk], np.ndarray]]:
+    """Embed chunks in batches across documents, yielding each document with its vectors."""
+    flat = [(doc, chunk) for doc, chunks in pieces for chunk in chunks]
+    vectors = np.zeros((len(flat), embedder.dimension), dtype=np.float32)
+    step = max(batch_size, 1) * 4
+    for i in range(0, len(flat), step):
+        batch = flat[i : i + step]
+        vectors[i : i + len(batch)] = embedder.embed_documents([embedding_text(d, c) for d, c in batch])
+        advance(len(batch))  # type: ignore[operator]
+    offset = 0
+    for doc, chunks in pieces:
+        yield doc, chunks, vectors[offset : offset + len(chunks)]
+        offset += len(chunks)
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _bar(enabled: bool, unit: str, total: int | None) -> _NoBar:
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    desc = "Reading" if unit == "files" else "Embedding"
+    return tqdm(total=total, unit=f" {unit}", desc=desc, file=sys.stderr, dynamic_ncols=True)
+
+
+@contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    """One writer at a time per index folder."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; atomic renames still protect readers
+        yield
+        return
+    with (root / ".lock").open("w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(
+                f"index '{root}' is being written by another process; wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

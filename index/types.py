@@ -1,0 +1,59 @@
+"""Data handed between the indexing steps and up to `rag/`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document's extracted text and where it came from.
+
+    `origin` is the file it was read from; `source` is what citations show (the path, or for a
+    `.jsonl` collection the collection path plus the record id).
+    """
+
+    doc_id: str
+    source: str
+    origin: str
+    title: str
+    text: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file (or a `.jsonl` line) that was not indexed, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document; `text == document_text[start:end]`.
+
+    `sentences` are the absolute `(start, end)` spans in the document of the sentences that overlap
+    this chunk, so answers can quote whole sentences.
+    """
+
+    chunk_id: str
+    faiss_id: int
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """What the index keeps about a document besides its chunks."""
+
+    doc_id: str
+    source: str
+    origin: str
+    title: str
+    content_hash: str
+    n_chunks: int
+    n_chars: int

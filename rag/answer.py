@@ -1,0 +1,301 @@
+"""Extractive answers: quote the one to three sentences that best answer the question.
+
+No LLM is involved. Each sentence of the retrieved passages is scored on four signals: its
+embedding similarity to the question, the share of the question's (IDF-weighted, stemmed) terms it
+contains, whether it holds the kind of thing asked for (a number for "how many", a year for
+"when"), and the score of the passage it sits in. The answer is refused when even the best sentence
+scores below a threshold calibrated on dev data.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from index.embed import Embedder
+from rag.chat import FollowUp
+from rag.cite import Quote, cite
+from rag.settings import Settings
+from rag.types import REFUSAL_TEXT, Answer, Passage
+
+_WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "also",
+        "much",
+        "many",
+        "did",
+        "does",
+        "said",
+        "according",
+        "tell",
+        "give",
+        "kind",
+        "sort",
+        "next",
+        "following",
+        "previous",
+        "year",
+        "years",
+    ]
+)
+_NUMBER_QUESTION = re.compile(
+    r"\b(how (many|much|large|big|fast|long|high)|what (percentage|percent|share|number|proportion|rate|amount|"
+    r"figure|total|value|volume|growth)|when|what year|which year|what date|by how)\b",
+    re.IGNORECASE,
+)
+_HAS_NUMBER = re.compile(r"\d")
+_MIN_SENTENCE_CHARS = 12
+
+
+@cache
+def _stem(word: str) -> str:
+    return _stemmer()(word)
+
+
+@cache
+def _stemmer() -> Callable[[str], str]:
+    from nltk.stem import PorterStemmer
+
+    return PorterStemmer().stem
+
+
+def terms(text: str) -> set[str]:
+    """Stemmed content words of `text`."""
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    passage: Passage
+    start: int
+    end: int
+    quote: str
+
+
+class ExtractiveAnswerer:
+    """Choose and cite sentences from retrieved passages."""
+
+    def __init__(self, embedder: Embedder, document_text: Callable[[str], str], settings: Settings) -> None:
+        self.embedder = embedder
+        self.document_text = document_text
+        self.settings = settings
+
+    def answer(
+        self,
+        question: str,
+        passages: list[Passage],
+        qvec: np.ndarray,
+        followup: FollowUp | None = None,
+        resolved_question: str | None = None,
+    ) -> Answer:
+        resolved = resolved_question or question
+        candidates = self._candidates(passages)
+        if not candidates:
+            return _refusal(question, resolved, passages, 0.0)
+        scores = self._score(question, qvec, candidates, followup)
+        order = np.argsort(-scores, kind="stable")
+        best = float(scores[order[0]])
+        if best < self.settings.refusal_threshold:
+            return _refusal(question, resolved, passages, best)
+        chosen: list[int] = []
+        length = 0
+        for i in order:
+            if len(chosen) == self.settings.max_sentences:
+                break
+            if chosen and (scores[i] < best - self.settings.extra_sentence_margin or length > 400):
+                break
+            chosen.append(int(i))
+            length += len(candidates[i].quote)
+        quotes = [
+            Quote(
+                c.passage.doc_id, c.passage.source, c.passage.title, c.quote, c.start, c.end, float(scores[i])
+            )
+            for i in chosen
+            for c in [candidates[i]]
+        ]
+        text, citations = cite(quotes)
+        return Answer(question, text, False, citations, tuple(passages), resolved, best)
+
+    def _candidates(self, passages: list[Passage]) -> list[_Candidate]:
+        """Whole sentences of the passages, each once, in passage order."""
+        seen: set[tuple[str, int]] = set()
+        out: list[_Candidate] = []
+        for p in passages:
+            text = self.document_text(p.doc_id)
+            for start, end in p.sentences:
+                quote = text[start:end]
+                if (p.doc_id, start) in seen or len(quote) < _MIN_SENTENCE_CHARS:
+                    continue
+                seen.add((p.doc_id, start))
+                out.append(_Candidate(p, start, end, quote))
+        return out
+
+    def _score(
+        self, question: str, qvec: np.ndarray, cands: list[_Candidate], followup: FollowUp | None
+    ) -> np.ndarray:
+        s = self.settings
+        vectors = self.embedder.embed_documents([c.quote for c in cands])
+        semantic = vectors @ qvec
+        if followup is not None:
+            context_vec = self.embedder.embed_query(followup.previous_question)
+            semantic = 0.7 * semantic + 0.3 * (vectors @ context_vec)
+
+        q_terms = terms(question)
+        c_terms = [terms(c.quote) for c in cands]
+        n = len(cands)
+        idf = {t: math.log(1 + n / (1 + sum(t in ct for ct in c_terms))) for t in q_terms}
+        total = sum(idf.values()) or 1.0
+        lexical = np.array([sum(idf[t] for t in q_terms & ct) / total for ct in c_terms])
+
+        wants_number = bool(_NUMBER_QUESTION.search(question))
+        answer_type = np.array([float(wants_number and bool(_HAS_NUMBER.search(c.quote))) for c in cands])
+        passage = np.array([c.passage.score for c in cands])
+
+        scores = (
+            s.weight_semantic * semantic
+            + s.weight_lexical * lexical
+            + s.weight_answer_type * answer_type
+            + s.weight_passage * passage
+        ) / (s.weight_semantic + s.weight_lexical + s.weight_passage)
+        if followup is not None:
+            scores += np.array([_continuity(c, followup) for c in cands])
+        return np.asarray(scores, dtype=np.float64)
+
+
+def _continuity(c: _Candidate, followup: FollowUp) -> float:
+    """Prefer sentences right after what was quoted before; avoid repeating it."""
+    bonus = 0.0
+    for doc_id, start, end in followup.cited:
+        if doc_id != c.passage.doc_id:
+            continue
+        if c.start == start:
+            return -0.15
+        bonus = max(bonus, 0.08 if 0 <= c.start - end <= 300 else 0.02)
+    return bonus
+
+
+def _refusal(question: str, resolved: str, passages: list[Passage], confidence: float) -> Answer:
+    return Answer(question, REFUSAL_TEXT, True, (), tuple(passages), resolved, confidence)

@@ -1,0 +1,72 @@
+"""Chat sessions: history, and follow-up questions resolved against earlier turns (no LLM needed)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from index.errors import InputError
+from rag.types import Answer
+
+_CONNECTIVE = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what else|or)\b", re.IGNORECASE)
+_ANAPHOR = re.compile(
+    r"\b(it|its|it's|they|them|their|theirs|this|these|those|there|he|she|his|her|him|"
+    r"the same|the next|the following|the previous|that year|that time)\b",
+    re.IGNORECASE,
+)
+_MAX_CONTEXT_WORDS = 60
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What a follow-up question borrows from the turn before it."""
+
+    previous_question: str
+    cited: tuple[tuple[str, int, int], ...]  # (doc_id, start, end) of the sentences quoted before
+
+
+def is_followup(question: str) -> bool:
+    """A question that leans on an earlier turn: it opens with a connective or refers back."""
+    return bool(_CONNECTIVE.search(question) or _ANAPHOR.search(question))
+
+
+def resolve(question: str, history: list[Answer]) -> FollowUp | None:
+    """The context a follow-up needs from the previous turn, or None for a standalone question."""
+    if not history or not is_followup(question):
+        return None
+    last = history[-1]
+    # Chain through the previous turn's own resolution, keeping only the most recent words.
+    words = last.resolved_question.split()[-_MAX_CONTEXT_WORDS:]
+    cited = tuple((c.doc_id, c.start, c.end) for c in last.citations)
+    if last.refused and len(history) > 1:
+        cited = tuple((c.doc_id, c.start, c.end) for c in history[-2].citations)
+    return FollowUp(" ".join(words), cited)
+
+
+class _Asks(Protocol):
+    def ask(self, question: str, k: int | None = None, followup: FollowUp | None = None) -> Answer: ...
+
+
+class ChatSession:
+    """A conversation with history; each `ask` may be a follow-up of the previous ones.
+
+    >>> chat = bot.chat()
+    >>> chat.ask("When was the first pilot zone set up?").text
+    >>> chat.ask("And how many cities did it expand to the next year?").text
+    """
+
+    def __init__(self, assistant: _Asks) -> None:
+        self._assistant = assistant
+        self.history: list[Answer] = []
+
+    def ask(self, question: str, k: int | None = None) -> Answer:
+        if not question or not question.strip():
+            raise InputError("the question is empty; type a question about the documents")
+        answer = self._assistant.ask(question, k=k, followup=resolve(question, self.history))
+        self.history.append(answer)
+        return answer
+
+    def reset(self) -> None:
+        """Start a new conversation."""
+        self.history.clear()
