@@ -64,6 +64,7 @@ def test() -> None:
     setup("dev")
     py = _python()
     _run(py, "-m", "ruff", "check", ".", env=_env())
+    _run(py, "-m", "ruff", "format", "--check", ".", env=_env())
     _run(py, "-m", "mypy", env=_env())
     _run(py, "-m", "pytest", *sys.argv[2:], env=_env())
 

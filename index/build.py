@@ -88,8 +88,7 @@ def build_index(
         for doc_id in removed:
             store.remove(doc_id)
 
-        chunker = Chunker(settings) if changed else None
-        pieces = [(d, chunker(d)) for d in changed] if chunker else []
+        pieces = _chunk(changed, settings, progress)
         n_chunks = sum(len(chunks) for _, chunks in pieces)
         bar = _bar(progress, "chunks", n_chunks)
         for doc, chunks, vectors in _embed(pieces, embedder, settings.batch_size, bar.update):
@@ -149,6 +148,21 @@ def _vanished(
     ]
 
 
+def _chunk(
+    docs: list[Document], settings: IndexSettings, progress: bool
+) -> list[tuple[Document, list[Chunk]]]:
+    if not docs:
+        return []
+    chunker = Chunker(settings)
+    bar = _bar(progress, "documents", len(docs))
+    pieces = []
+    for doc in docs:
+        pieces.append((doc, chunker(doc)))
+        bar.update(1)
+    bar.close()
+    return pieces
+
+
 def _embed(
     pieces: list[tuple[Document, list[Chunk]]], embedder: Embedder, batch_size: int, advance: object
 ) -> Iterator[tuple[Document, list[Chunk], np.ndarray]]:
@@ -179,7 +193,7 @@ def _bar(enabled: bool, unit: str, total: int | None) -> _NoBar:
         return _NoBar()
     from tqdm import tqdm
 
-    desc = "Reading" if unit == "files" else "Embedding"
+    desc = {"files": "Reading", "documents": "Chunking"}.get(unit, "Embedding")
     return tqdm(total=total, unit=f" {unit}", desc=desc, file=sys.stderr, dynamic_ncols=True)
 
 

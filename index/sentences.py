@@ -24,7 +24,12 @@ def _punkt() -> Any:
         cache_dir = Path(next(iter(spec.submodule_search_locations))) / "_static" / "nltk_cache"
         if str(cache_dir) not in nltk.data.path:
             nltk.data.path.append(str(cache_dir))
-    return PunktTokenizer("english")
+    tokenizer = PunktTokenizer("english")
+    # Abbreviations punkt's English table misses; a split after them would cut a quote in half.
+    tokenizer._params.abbrev_types.update(
+        {"e.g", "i.e", "etc", "vs", "approx", "fig", "no", "jan", "feb", "dec"}
+    )
+    return tokenizer
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

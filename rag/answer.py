@@ -167,7 +167,7 @@ _NUMBER_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _HAS_NUMBER = re.compile(r"\d")
-_MIN_SENTENCE_CHARS = 12
+_MIN_SENTENCE_WORDS = 4  # shorter lines are headings, bylines or captions, not answers
 
 
 @cache
@@ -247,7 +247,7 @@ class ExtractiveAnswerer:
             text = self.document_text(p.doc_id)
             for start, end in p.sentences:
                 quote = text[start:end]
-                if (p.doc_id, start) in seen or len(quote) < _MIN_SENTENCE_CHARS:
+                if (p.doc_id, start) in seen or not _is_statement(quote):
                     continue
                 seen.add((p.doc_id, start))
                 out.append(_Candidate(p, start, end, quote))
@@ -283,6 +283,14 @@ class ExtractiveAnswerer:
         if followup is not None:
             scores += np.array([_continuity(c, followup) for c in cands])
         return np.asarray(scores, dtype=np.float64)
+
+
+def _is_statement(quote: str) -> bool:
+    """Headings, bylines and captions are not answers: skip them."""
+    words = len(quote.split())
+    if words < _MIN_SENTENCE_WORDS or quote.lstrip().startswith("#"):
+        return False
+    return words >= 8 or quote.rstrip().endswith((".", "!", "?", '"', "'", ")"))
 
 
 def _continuity(c: _Candidate, followup: FollowUp) -> float:

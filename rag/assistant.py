@@ -12,6 +12,7 @@ from pathlib import Path
 from index.build import BuildReport, build_index
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.errors import InputError
+from index.load import find_files
 from index.settings import IndexSettings
 from index.store import IndexStore
 from rag.answer import ExtractiveAnswerer
@@ -53,6 +54,7 @@ class Assistant:
         if isinstance(paths, str | os.PathLike):
             paths = [paths]
         settings = settings or Settings()
+        find_files(paths)  # a bad path fails fast, before the model is loaded
         embedder = SentenceTransformerEmbedder.load(settings.index.model, settings.index.batch_size)
         report = build_index(paths, index_dir, embedder, settings.index, rebuild=rebuild, progress=progress)
         bot = cls(IndexStore.open(index_dir), embedder, settings)

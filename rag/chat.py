@@ -11,7 +11,7 @@ from rag.types import Answer
 
 _CONNECTIVE = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what else|or)\b", re.IGNORECASE)
 _ANAPHOR = re.compile(
-    r"\b(it|its|it's|they|them|their|theirs|this|these|those|there|he|she|his|her|him|"
+    r"\b(it|its|it's|they|them|their|theirs|this|these|those|he|she|his|her|him|"
     r"the same|the next|the following|the previous|that year|that time)\b",
     re.IGNORECASE,
 )

@@ -19,14 +19,14 @@ class Settings:
     index: IndexSettings = field(default_factory=IndexSettings)
     top_k: int = 6
     max_sentences: int = 3
-    refusal_threshold: float = 0.45
+    refusal_threshold: float = 0.33
     # How much each signal counts when choosing the sentences to quote.
     weight_semantic: float = 1.0
     weight_lexical: float = 0.5
     weight_answer_type: float = 0.12
     weight_passage: float = 0.3
     # A further sentence is quoted only when it scores within this margin of the best one.
-    extra_sentence_margin: float = 0.1
+    extra_sentence_margin: float = 0.06
 
     def __post_init__(self) -> None:
         if self.top_k < 1:

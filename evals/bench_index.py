@@ -1,0 +1,71 @@
+"""Benchmark: index BEIR SciFact's corpus (5,183 abstracts) and compare with the raw encoder.
+
+    python -m evals.bench_index [--out evals/reports/bench_index.json]
+
+Reports wall time and chunks/s of `build_index` (load, chunk, embed, store: what `rag index` does),
+and the raw `SentenceTransformer.encode` chunks/s on the very same chunk texts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from evals.datasets import shared_datasets_dir
+from index.build import build_index, embedding_text
+from index.chunk import Chunker
+from index.embed import SentenceTransformerEmbedder
+from index.load import load_paths
+from index.settings import IndexSettings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="evals/reports/bench_index.json")
+    parser.add_argument("--raw-sample", type=int, default=3000, help="chunks for the raw-encoder timing")
+    args = parser.parse_args()
+    data = shared_datasets_dir()
+    if data is None:
+        sys.exit("../shared/datasets is not here; this benchmark needs BEIR SciFact")
+    corpus = data / "beir_scifact" / "corpus.jsonl"
+    settings = IndexSettings()
+    t0 = time.perf_counter()
+    embedder = SentenceTransformerEmbedder.load(settings.model, settings.batch_size)
+    load_s = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        report = build_index([corpus], Path(tmp) / "idx", embedder, settings, progress=True)
+    # The raw encoder on the same chunk texts, same batch size, no loading/chunking/storing.
+    loaded = load_paths([corpus])
+    chunker = Chunker(settings)
+    texts = [embedding_text(d, c) for d in loaded.documents for c in chunker(d)]
+    # A fixed random sample keeps this half of the benchmark short; chunks/s is what is compared.
+    texts = random.Random(0).sample(texts, min(args.raw_sample, len(texts)))
+    t0 = time.perf_counter()
+    embedder.model.encode(texts, batch_size=settings.batch_size, normalize_embeddings=True)
+    raw_s = time.perf_counter() - t0
+    figures = {
+        "corpus": str(corpus),
+        "documents": report.documents_total,
+        "chunks": report.chunks_total,
+        "chunking": settings.chunking(),
+        "model_load_seconds": round(load_s, 2),
+        "build_index_seconds": round(report.seconds, 2),
+        "build_index_chunks_per_s": round(report.chunks_total / report.seconds, 1),
+        "raw_encoder_chunks": len(texts),
+        "raw_encoder_seconds": round(raw_s, 2),
+        "raw_encoder_chunks_per_s": round(len(texts) / raw_s, 1),
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

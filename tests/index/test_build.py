@@ -1,0 +1,94 @@
+"""Incremental indexing: only new or changed documents are embedded; deleted ones disappear."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.build import build_index
+from index.errors import InputError
+from index.settings import IndexSettings
+from index.store import IndexStore
+from tests.conftest import FakeEmbedder, write
+
+pytestmark = pytest.mark.unit
+
+SETTINGS = IndexSettings(chunk_size=48, chunk_overlap=8)
+
+
+def test_reindex_touches_only_what_changed(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    write(docs / "keep.txt", "Hangzhou hosted the first pilot zone in 2015. " * 5)
+    write(docs / "change.txt", "Temu runs a fully managed model. " * 5)
+    write(docs / "delete.txt", "This file will be deleted soon. " * 5)
+    emb = FakeEmbedder()
+    first = build_index([docs], tmp_path / "idx", emb, SETTINGS)
+    assert len(first.documents_added) == 3
+    keep_chunks = {
+        c.chunk_id for c in IndexStore.open(tmp_path / "idx").chunks.values() if "keep" in c.doc_id
+    }
+
+    write(docs / "change.txt", "Temu changed its model to semi-managed. " * 5)
+    (docs / "delete.txt").unlink()
+    write(docs / "added.txt", "A new file about JD Logistics. " * 5)
+    emb.embedded.clear()
+    second = build_index([docs], tmp_path / "idx", emb, SETTINGS)
+
+    assert sorted(Path(d).name for d in second.documents_added) == ["added.txt", "change.txt"]
+    assert [Path(d).name for d in second.documents_removed] == ["delete.txt"]
+    assert second.documents_unchanged == 1
+    assert not any("Hangzhou" in t for t in emb.embedded)  # unchanged file not re-embedded
+    store = IndexStore.open(tmp_path / "idx")
+    assert sorted(Path(d).name for d in store.documents) == ["added.txt", "change.txt", "keep.txt"]
+    assert {c.chunk_id for c in store.chunks.values() if "keep" in c.doc_id} == keep_chunks
+    assert not any("fully managed" in c.text for c in store.chunks.values())
+    assert len(list((tmp_path / "idx" / "texts").iterdir())) == 3
+
+    emb.embedded.clear()
+    third = build_index([docs], tmp_path / "idx", emb, SETTINGS)
+    assert third.documents_added == () and emb.embedded == [] and third.documents_unchanged == 3
+
+
+def test_other_roots_are_kept(tmp_path: Path) -> None:
+    write(tmp_path / "a" / "one.txt", "First folder text. " * 5)
+    write(tmp_path / "b" / "two.txt", "Second folder text. " * 5)
+    emb = FakeEmbedder()
+    build_index([tmp_path / "a"], tmp_path / "idx", emb, SETTINGS)
+    report = build_index([tmp_path / "b"], tmp_path / "idx", emb, SETTINGS)
+    assert report.documents_total == 2 and report.documents_removed == ()
+
+
+def test_unreadable_file_keeps_its_previous_version(tmp_path: Path) -> None:
+    write(tmp_path / "d" / "a.txt", "Readable now. " * 5)
+    emb = FakeEmbedder()
+    build_index([tmp_path / "d"], tmp_path / "idx", emb, SETTINGS)
+    write(tmp_path / "d" / "a.txt", b"\x00\x01 now binary")
+    report = build_index([tmp_path / "d"], tmp_path / "idx", emb, SETTINGS)
+    assert report.documents_removed == () and report.documents_total == 1
+    assert "binary" in report.skipped[0].reason
+
+
+def test_bad_path_changes_nothing(tmp_path: Path) -> None:
+    write(tmp_path / "d" / "a.txt", "Some text. " * 5)
+    emb = FakeEmbedder()
+    build_index([tmp_path / "d"], tmp_path / "idx", emb, SETTINGS)
+    manifest = (tmp_path / "idx" / "manifest.json").read_text()
+    with pytest.raises(InputError, match="'.*missing' does not exist"):
+        build_index([tmp_path / "d", tmp_path / "missing"], tmp_path / "idx", emb, SETTINGS)
+    assert (tmp_path / "idx" / "manifest.json").read_text() == manifest
+
+
+def test_nothing_indexable_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path / "d" / "a.txt", b"")
+    with pytest.raises(InputError, match="no documents could be indexed.*empty file"):
+        build_index([tmp_path / "d"], tmp_path / "idx", FakeEmbedder(), SETTINGS)
+
+
+def test_summary_lists_skipped_files(tmp_path: Path) -> None:
+    write(tmp_path / "d" / "a.txt", "Good text. " * 5)
+    write(tmp_path / "d" / "b.txt", b"")
+    report = build_index([tmp_path / "d"], tmp_path / "idx", FakeEmbedder(), SETTINGS)
+    summary = report.summary()
+    assert "1 new or changed documents from 2 files" in summary
+    assert "b.txt: empty file" in summary

@@ -1,0 +1,122 @@
+"""The FAISS store: exact search, round trips, atomic writes, clear errors on bad folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.build import build_index
+from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from index.settings import IndexSettings
+from index.store import IndexStore
+from tests.conftest import FakeEmbedder, write
+
+pytestmark = pytest.mark.unit
+
+SETTINGS = IndexSettings(chunk_size=48, chunk_overlap=8)
+
+
+def _corpus(root: Path, n: int = 12) -> Path:
+    for i in range(n):
+        write(
+            root / f"doc{i}.txt",
+            " ".join(f"Document {i} part {j} is about topic{i % 4} w{i}x{j}." for j in range(30)),
+        )
+    return root
+
+
+def _build(tmp_path: Path, emb: FakeEmbedder) -> Path:
+    build_index([_corpus(tmp_path / "docs")], tmp_path / "idx", emb, SETTINGS)
+    return tmp_path / "idx"
+
+
+def test_search_equals_numpy_brute_force(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    store = IndexStore.open(_build(tmp_path, fake_embedder))
+    ids, vectors = store.vectors()
+    assert len(ids) == len(store.chunks) > 12
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        q = rng.normal(size=store.dimension).astype(np.float32)
+        q /= np.linalg.norm(q)
+        scores = vectors @ q
+        expected = ids[np.argsort(-scores)[:7]]
+        got = [c.faiss_id for c, _ in store.search(q, 7)]
+        assert got == expected.tolist()
+        assert [s for _, s in store.search(q, 7)] == pytest.approx(
+            np.sort(scores)[::-1][:7].tolist(), abs=1e-5
+        )
+
+
+def test_save_load_round_trip(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    idx = _build(tmp_path, fake_embedder)
+    store = IndexStore.open(idx)
+    again = IndexStore.open(idx)
+    assert again.chunks == store.chunks and again.documents == store.documents
+    doc_id = next(iter(store.documents))
+    assert again.text(doc_id) == Path(doc_id).read_text()
+    manifest = json.loads((idx / "manifest.json").read_text())
+    assert manifest["model"] == {"name": "fake-embedder", "dimension": 64}
+    assert manifest["chunking"] == {"chunk_size": 48, "chunk_overlap": 8}
+    assert manifest["format_version"] == 1
+    assert sorted(p.name for p in idx.iterdir() if not p.name.startswith(".")) == [
+        "chunks.1.jsonl",
+        "manifest.json",
+        "texts",
+        "vectors.1.faiss",
+    ]
+
+
+def test_missing_index_says_run_rag_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="run `rag index"):
+        IndexStore.open(tmp_path / "nothing")
+
+
+def test_corrupt_manifest_and_vectors(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    idx = _build(tmp_path, fake_embedder)
+    (idx / "vectors.1.faiss").write_bytes(b"garbage")
+    with pytest.raises(IndexCorruptError, match="damaged.*--rebuild"):
+        IndexStore.open(idx)
+    (idx / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexCorruptError, match="unreadable manifest.json"):
+        IndexStore.open(idx)
+
+
+def test_unknown_format_version(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    idx = _build(tmp_path, fake_embedder)
+    manifest = json.loads((idx / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (idx / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexMismatchError, match="format version 99.*reads version 1"):
+        IndexStore.open(idx)
+
+
+def test_model_mismatch_names_both_models(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    idx = _build(tmp_path, fake_embedder)
+    other = FakeEmbedder(name="other-model")
+    with pytest.raises(IndexMismatchError, match="'fake-embedder', not 'other-model'.*--rebuild"):
+        build_index([tmp_path / "docs"], idx, other, SETTINGS)
+
+
+def test_crash_while_saving_leaves_previous_index_loadable(
+    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idx = _build(tmp_path, fake_embedder)
+    before = IndexStore.open(idx)
+    write(tmp_path / "docs" / "new.txt", "A brand new document about zebras. " * 20)
+
+    import faiss
+
+    def crash(*args: object) -> None:
+        raise KeyboardInterrupt  # as if Ctrl-C arrived mid-write
+
+    monkeypatch.setattr(faiss, "write_index", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build_index([tmp_path / "docs"], idx, fake_embedder, SETTINGS)
+    monkeypatch.undo()
+    after = IndexStore.open(idx)
+    assert after.documents == before.documents and after.chunks == before.chunks
+    assert not [p for p in idx.iterdir() if p.name.endswith(".tmp")]

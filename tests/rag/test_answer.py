@@ -1,0 +1,64 @@
+"""The extractive answerer on a fake embedder: refusals, offsets, at most three sentences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.build import build_index
+from index.errors import InputError
+from index.settings import IndexSettings
+from index.store import IndexStore
+from rag.assistant import Assistant
+from rag.settings import Settings
+from tests.conftest import FakeEmbedder, write
+
+pytestmark = pytest.mark.unit
+
+TEXT = (
+    "Hangzhou opened the first pilot zone in 2015. The programme grew to 12 more cities in 2016. "
+    "Temu introduced a fully managed model for its merchants. Exports rose by 10.8% in 2024 overall. "
+    "Shenzhen tried a bonded retail model in 2017 with shops."
+)
+
+
+def _bot(tmp_path: Path, **changes: object) -> Assistant:
+    write(tmp_path / "docs" / "a.txt", TEXT)
+    settings = IndexSettings(model="fake-embedder", chunk_size=40, chunk_overlap=8)
+    emb = FakeEmbedder()
+    build_index([tmp_path / "docs"], tmp_path / "idx", emb, settings)
+    return Assistant(IndexStore.open(tmp_path / "idx"), emb, Settings(index=settings, **changes))  # type: ignore[arg-type]
+
+
+def test_answer_quotes_sentences_at_exact_offsets(tmp_path: Path) -> None:
+    bot = _bot(tmp_path, refusal_threshold=0.0)
+    answer = bot.ask("Which model did Temu introduce for merchants?")
+    assert not answer.refused
+    assert "fully managed" in answer.citations[0].quote
+    assert 1 <= len(answer.citations) <= 3
+    for c in answer.citations:
+        assert TEXT[c.start : c.end] == c.quote
+        assert c.n == 1
+
+
+def test_refuses_below_threshold(tmp_path: Path) -> None:
+    bot = _bot(tmp_path, refusal_threshold=10.0)
+    answer = bot.ask("Which model did Temu introduce?")
+    assert answer.refused and answer.citations == () and answer.passages
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t"])
+def test_empty_question_is_refused_with_clear_error(tmp_path: Path, question: str) -> None:
+    bot = _bot(tmp_path)
+    with pytest.raises(InputError, match="question is empty"):
+        bot.ask(question)
+    with pytest.raises(InputError, match="question is empty"):
+        bot.chat().ask(question)
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(InputError, match="top_k must be greater than 0. Currently, top_k is 0"):
+        Settings(top_k=0)
+    with pytest.raises(InputError, match="chunk_overlap"):
+        IndexSettings(chunk_size=64, chunk_overlap=40)

@@ -1,0 +1,85 @@
+"""The `rag` command as a user runs it: real processes, real model, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write
+
+RAG = [sys.executable, "-m", "ui.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rag(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    return subprocess.run([*RAG, *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=300)
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.integration
+def test_index_then_ask_json(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    write(docs / "zones.md", "# Zones\n\nHangzhou hosted the first comprehensive pilot zone in 2015.\n")
+    write(docs / "trade.txt", "China's cross-border e-commerce trade was about $369 billion in 2024.\n")
+    write(docs / "broken.txt", b"\xff\xfe\x00\x00binary")
+    idx = tmp_path / "idx"
+    result = rag("index", str(docs), "--index-dir", str(idx))
+    assert result.returncode == 0, result.stderr
+    assert "Indexed 2 new or changed documents from 3 files" in result.stdout
+    assert "broken.txt: binary file" in result.stdout
+    assert "Embedding" in result.stderr  # the progress bar
+
+    result = rag("ask", "Where was the first pilot zone?", "--index-dir", str(idx), "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["refused"] is False and "[1]" in answer["text"]
+    cite = answer["citations"][0]
+    assert "Hangzhou" in cite["quote"]
+    assert (docs / "zones.md").read_text()[cite["start"] : cite["end"]] == cite["quote"]
+
+    result = rag("ask", "Who won the 2022 FIFA World Cup?", "--index-dir", str(idx))
+    assert result.returncode == 0 and "I could not find this in the indexed documents." in result.stdout
+
+
+@pytest.mark.unit
+def test_missing_path(tmp_path: Path) -> None:
+    _one_line_error(
+        rag("index", str(tmp_path / "nope"), "--index-dir", str(tmp_path / "i")), "does not exist"
+    )
+
+
+@pytest.mark.unit
+def test_empty_folder(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    _one_line_error(rag("index", str(tmp_path / "empty"), "--index-dir", str(tmp_path / "i")), "no supported")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("question", ["", "   "])
+def test_empty_question(question: str) -> None:
+    _one_line_error(rag("ask", question), "question is empty")
+
+
+@pytest.mark.unit
+def test_missing_index(tmp_path: Path) -> None:
+    _one_line_error(rag("ask", "anything?", "--index-dir", str(tmp_path / "none")), "run `rag index")
+
+
+@pytest.mark.unit
+def test_corrupt_index(tmp_path: Path) -> None:
+    write(tmp_path / "idx" / "manifest.json", "{broken")
+    _one_line_error(rag("ask", "anything?", "--index-dir", str(tmp_path / "idx")), "unreadable manifest.json")
