@@ -13,13 +13,13 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 class IndexSettings:
     """Settings recorded in the manifest; an index can only be updated with the same values.
 
-    Chunk sizes count llama-index's default tokenizer tokens. 160 with 24 overlap was chosen by
+    Chunk sizes count llama-index's default tokenizer tokens. 128 with 19 overlap was chosen by
     `evals/bench_chunking.py` on the dev splits (see README, "Chunk size").
     """
 
     model: str = DEFAULT_MODEL
-    chunk_size: int = 160
-    chunk_overlap: int = 24
+    chunk_size: int = 128
+    chunk_overlap: int = 19
     batch_size: int = 64
 
     def __post_init__(self) -> None:
