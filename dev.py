@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up the project in .venv/ and run its main jobs.
 
-    python3 dev.py start   # set up, then build the bundled index and answer a demo question
+    python3 dev.py start   # set up, build the bundled index, answer a demo question, open the chat
     python3 dev.py test    # set up, then run ruff, mypy and the whole test suite
 
 Only the standard library is used here, so this runs on a machine that has nothing but Python.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -58,10 +59,28 @@ def start() -> None:
     setup("")
     rag = VENV / "bin" / "rag"
     _run(rag, "ask", DEMO_QUESTION, env=_env())
+    _run(rag, "chat", *sys.argv[2:], env={**_env(), "GRADIO_ANALYTICS_ENABLED": "False"})
+
+
+def install_chromium() -> None:
+    """The browser tests drive Debian's chromium; install it when missing and we may (root + apt)."""
+    if Path("/usr/bin/chromium").exists():
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        print(
+            "note: /usr/bin/chromium is missing, so the browser tests will be skipped; "
+            "install Debian's `chromium` package to run them",
+            flush=True,
+        )
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    _run("apt-get", "update", "-qq", env=env)
+    _run("apt-get", "install", "-y", "-qq", "chromium", env=env)
 
 
 def test() -> None:
     setup("dev")
+    install_chromium()
     py = _python()
     _run(py, "-m", "ruff", "check", ".", env=_env())
     _run(py, "-m", "ruff", "format", "--check", ".", env=_env())
@@ -77,6 +96,8 @@ def main() -> None:
         jobs[sys.argv[1]]()
     except subprocess.CalledProcessError as exc:
         sys.exit(exc.returncode)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 if __name__ == "__main__":

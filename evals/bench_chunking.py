@@ -14,12 +14,11 @@ import argparse
 import json
 import math
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from evals.datasets import read_ids, read_jsonl, scifact_qrels, shared_datasets_dir
+from evals.datasets import read_ids, read_jsonl, require_datasets, scifact_qrels, write_squad_corpus
 from index.build import build_index
 from index.embed import SentenceTransformerEmbedder
 from index.settings import IndexSettings
@@ -48,9 +47,7 @@ def main() -> None:
     parser.add_argument("--distractors", type=int, default=300)
     parser.add_argument("--out", default="evals/reports/chunking_dev.json")
     args = parser.parse_args()
-    data = shared_datasets_dir()
-    if data is None:
-        sys.exit("../shared/datasets is not here")
+    data = require_datasets()
     embedder = SentenceTransformerEmbedder.load(IndexSettings().model)
 
     queries = {str(q["_id"]): str(q["text"]) for q in read_jsonl(data / "beir_scifact" / "queries.jsonl")}
@@ -74,12 +71,7 @@ def main() -> None:
             for d in docs:
                 if str(d["_id"]) in keep:
                     f.write(json.dumps(d) + "\n")
-        squad_corpus = Path(tmp) / "squad.jsonl"
-        with squad_corpus.open("w") as f:
-            for p in read_jsonl(squad_dir / "paragraphs.jsonl"):
-                f.write(
-                    json.dumps({"id": p["paragraph_id"], "title": p["title"], "text": p["context"]}) + "\n"
-                )
+        squad_corpus = write_squad_corpus(data, Path(tmp) / "squad.jsonl")
         for size in args.sizes:
             settings = IndexSettings(chunk_size=size, chunk_overlap=max(size * 15 // 100, 0))
             t0 = time.perf_counter()

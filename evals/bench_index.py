@@ -12,12 +12,11 @@ import argparse
 import json
 import platform
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from evals.datasets import shared_datasets_dir
+from evals.datasets import require_datasets
 from index.build import build_index, embedding_text
 from index.chunk import Chunker
 from index.embed import SentenceTransformerEmbedder
@@ -30,9 +29,7 @@ def main() -> None:
     parser.add_argument("--out", default="evals/reports/bench_index.json")
     parser.add_argument("--raw-sample", type=int, default=3000, help="chunks for the raw-encoder timing")
     args = parser.parse_args()
-    data = shared_datasets_dir()
-    if data is None:
-        sys.exit("../shared/datasets is not here; this benchmark needs BEIR SciFact")
+    data = require_datasets()
     corpus = data / "beir_scifact" / "corpus.jsonl"
     settings = IndexSettings()
     t0 = time.perf_counter()

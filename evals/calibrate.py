@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from evals.datasets import read_ids, read_jsonl, shared_datasets_dir
+from evals.datasets import read_ids, read_jsonl, require_datasets, write_squad_corpus
 from rag.assistant import Assistant
 from rag.settings import Settings
 
@@ -36,9 +35,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=300)
     parser.add_argument("--out", default="evals/reports/calibration_dev.json")
     args = parser.parse_args()
-    data = shared_datasets_dir()
-    if data is None:
-        sys.exit("../shared/datasets is not here")
+    data = require_datasets()
     squad = data / "squad_v2_dev"
     dev = set(read_ids(squad / "dev_ids.txt"))
     questions = [q for q in read_jsonl(squad / "questions.jsonl") if q["id"] in dev]
@@ -46,12 +43,7 @@ def main() -> None:
     noans = [q for q in questions if q["is_impossible"]][: args.limit]
     never = Settings(refusal_threshold=-1.0)  # record every confidence; decide afterwards
     with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "squad.jsonl"
-        with corpus.open("w") as f:
-            for p in read_jsonl(squad / "paragraphs.jsonl"):
-                f.write(
-                    json.dumps({"id": p["paragraph_id"], "title": p["title"], "text": p["context"]}) + "\n"
-                )
+        corpus = write_squad_corpus(data, Path(tmp) / "squad.jsonl")
         squad_bot = Assistant.build([corpus], Path(tmp) / "idx", never, progress=True)
         bundled_bot = Assistant.build(
             [Path(__file__).resolve().parents[1] / "rag" / "corpus"], Path(tmp) / "b", never

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,22 @@ def shared_datasets_dir() -> Path | None:
     env = os.environ.get("RAG_SHARED_DATASETS")
     path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "datasets"
     return path if path.is_dir() else None
+
+
+def require_datasets() -> Path:
+    """The shared datasets folder, or exit with a message saying what is missing."""
+    path = shared_datasets_dir()
+    if path is None:
+        sys.exit("../shared/datasets is not beside the checkout (set RAG_SHARED_DATASETS to its path)")
+    return path
+
+
+def write_squad_corpus(data: Path, dest: Path) -> Path:
+    """SQuAD 2.0's 1,204 dev paragraphs as a `.jsonl` collection (`id` = paragraph_id)."""
+    with dest.open("w", encoding="utf-8") as f:
+        for p in read_jsonl(data / "squad_v2_dev" / "paragraphs.jsonl"):
+            f.write(json.dumps({"id": p["paragraph_id"], "title": p["title"], "text": p["context"]}) + "\n")
+    return dest
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, object]]:

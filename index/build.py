@@ -119,6 +119,19 @@ def build_index(
     )
 
 
+def remove_documents(index_dir: str | os.PathLike[str], doc_ids: Sequence[str]) -> list[str]:
+    """Remove documents from an index (atomically); returns the ids that were there."""
+    root = Path(index_dir).expanduser()
+    with _locked(root):
+        store = IndexStore.open(root)
+        found = [d for d in doc_ids if d in store.documents]
+        for doc_id in found:
+            store.remove(doc_id)
+        if found:
+            store.save()
+    return found
+
+
 def embedding_text(doc: Document, chunk: Chunk) -> str:
     """What is embedded for a chunk: the document title (when it has one) and the chunk text."""
     return f"{doc.title}\n{chunk.text}" if doc.title else chunk.text

@@ -14,16 +14,22 @@ _LINE_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|#{1,6})\s", re.MULTILINE)
 
 
 @cache
-def _punkt() -> Any:
+def use_llama_index_nltk_data() -> None:
+    """Let nltk find the punkt tables and stopwords that llama-index ships, so nothing is downloaded."""
     import nltk
-    from nltk.tokenize import PunktTokenizer
 
-    # llama-index ships the punkt tables, so nothing is downloaded.
     spec = importlib.util.find_spec("llama_index.core")
     if spec is not None and spec.submodule_search_locations:
         cache_dir = Path(next(iter(spec.submodule_search_locations))) / "_static" / "nltk_cache"
         if str(cache_dir) not in nltk.data.path:
             nltk.data.path.append(str(cache_dir))
+
+
+@cache
+def _punkt() -> Any:
+    from nltk.tokenize import PunktTokenizer
+
+    use_llama_index_nltk_data()
     tokenizer = PunktTokenizer("english")
     # Abbreviations punkt's English table misses; a split after them would cut a quote in half.
     tokenizer._params.abbrev_types.update(

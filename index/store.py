@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from index.types import Chunk, DocumentInfo
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+_GENERATION = re.compile(r"^(?:vectors|chunks)\.(\d+)\.")
 
 
 class IndexStore:
@@ -183,7 +185,9 @@ class IndexStore:
 
         self.path.mkdir(parents=True, exist_ok=True)
         (self.path / "texts").mkdir(exist_ok=True)
-        gen = self.generation + 1
+        # Never reuse a file name still on disk (after --rebuild the count starts again).
+        on_disk = [int(m.group(1)) for p in self.path.iterdir() if (m := _GENERATION.match(p.name))]
+        gen = max([self.generation, *on_disk]) + 1
         files = {"vectors": f"vectors.{gen}.faiss", "chunks": f"chunks.{gen}.jsonl"}
         for h, text in self._pending_texts.items():
             target = self.path / "texts" / f"{h}.txt"

@@ -19,147 +19,14 @@ import numpy as np
 
 from index.embed import Embedder
 from rag.chat import FollowUp
-from rag.cite import Quote, cite
+from rag.cite import cite
 from rag.settings import Settings
-from rag.types import REFUSAL_TEXT, Answer, Passage
+from rag.types import REFUSAL_TEXT, Answer, Citation, Passage
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "him",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "also",
-        "much",
-        "many",
-        "did",
-        "does",
-        "said",
-        "according",
-        "tell",
-        "give",
-        "kind",
-        "sort",
-        "next",
-        "following",
-        "previous",
-        "year",
-        "years",
-    ]
+# Words that say little about which sentence answers: nltk's English list plus question fillers.
+_EXTRA_STOPWORDS = frozenset(
+    {"also", "much", "many", "said", "according", "tell", "give", "kind", "next", "year"}
 )
 _NUMBER_QUESTION = re.compile(
     r"\b(how (many|much|large|big|fast|long|high)|what (percentage|percent|share|number|proportion|rate|amount|"
@@ -182,9 +49,20 @@ def _stemmer() -> Callable[[str], str]:
     return PorterStemmer().stem
 
 
+@cache
+def _stopwords() -> frozenset[str]:
+    from nltk.corpus import stopwords
+
+    from index.sentences import use_llama_index_nltk_data
+
+    use_llama_index_nltk_data()
+    return frozenset(stopwords.words("english")) | _EXTRA_STOPWORDS
+
+
 def terms(text: str) -> set[str]:
     """Stemmed content words of `text`."""
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
+    stop = _stopwords()
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in stop}
 
 
 @dataclass(frozen=True)
@@ -230,11 +108,10 @@ class ExtractiveAnswerer:
             chosen.append(int(i))
             length += len(candidates[i].quote)
         quotes = [
-            Quote(
-                c.passage.doc_id, c.passage.source, c.passage.title, c.quote, c.start, c.end, float(scores[i])
-            )
+            Citation(0, p.doc_id, p.source, p.title, c.quote, c.start, c.end, float(scores[i]))
             for i in chosen
             for c in [candidates[i]]
+            for p in [c.passage]
         ]
         text, citations = cite(quotes)
         return Answer(question, text, False, citations, tuple(passages), resolved, best)

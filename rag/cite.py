@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import replace
 
 from rag.types import Citation
 
 
-@dataclass(frozen=True)
-class Quote:
-    """A sentence chosen for the answer, before numbering."""
+def cite(quotes: list[Citation]) -> tuple[str, tuple[Citation, ...]]:
+    """Number `quotes` (their `n` is ignored) and return the answer text and the citations.
 
-    doc_id: str
-    source: str
-    title: str
-    quote: str
-    start: int
-    end: int
-    score: float
-
-
-def cite(quotes: list[Quote]) -> tuple[str, tuple[Citation, ...]]:
-    """Return the answer text and its citations; quotes from one document share a number."""
+    Quotes from one document share a number; numbers follow the order of first use.
+    """
     numbers: dict[str, int] = {}
     citations: list[Citation] = []
     parts: list[str] = []
     for q in quotes:
         n = numbers.setdefault(q.doc_id, len(numbers) + 1)
-        citations.append(Citation(n, q.doc_id, q.source, q.title, q.quote, q.start, q.end, q.score))
+        citations.append(replace(q, n=n))
         parts.append(f"{display(q.quote)} [{n}]")
     return " ".join(parts), tuple(citations)
 

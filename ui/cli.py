@@ -13,6 +13,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
 from index.errors import RagError
 from index.settings import IndexSettings
@@ -71,6 +72,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.set_defaults(func=_ask)
 
+    p = sub.add_parser("chat", help="serve the browser chat (Gradio) on this machine")
+    p.add_argument(
+        "--index-dir", default=os.environ.get("RAG_INDEX_DIR"), help="default: the bundled e-commerce corpus"
+    )
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    p.add_argument("--port", type=int, default=int(os.environ.get("RAG_PORT", "7860")))
+    p.add_argument(
+        "--data-dir",
+        default=os.environ.get("RAG_DATA_DIR"),
+        help="where uploaded files are kept (default: beside the index, in <index-dir>.data)",
+    )
+    p.set_defaults(func=_chat)
+
     p = sub.add_parser("info", help="describe an index: model, chunking, documents")
     p.add_argument("--index-dir", default=os.environ.get("RAG_INDEX_DIR"))
     p.set_defaults(func=_info)
@@ -110,6 +126,19 @@ def _ask(args: argparse.Namespace) -> int:
         bot = bot.with_settings(top_k=args.top_k)
     answer = bot.ask(args.question)
     print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else format_answer(answer))
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from ui.app import ChatApp, serve
+
+    bot = _open(args.index_dir)
+    data_dir = (
+        Path(args.data_dir) if args.data_dir else bot.store.path.with_name(bot.store.path.name + ".data")
+    )
+    print(f"Serving the chat on http://{args.host}:{args.port} (index: {bot.store.path}); Ctrl-C stops it.")
+    serve(ChatApp(bot, data_dir), host=args.host, port=args.port)
     return 0
 
 

@@ -92,3 +92,26 @@ def test_summary_lists_skipped_files(tmp_path: Path) -> None:
     summary = report.summary()
     assert "1 new or changed documents from 2 files" in summary
     assert "b.txt: empty file" in summary
+
+
+def test_rebuild_writes_new_file_names(tmp_path: Path) -> None:
+    write(tmp_path / "d" / "a.txt", "Some text. " * 5)
+    emb = FakeEmbedder()
+    build_index([tmp_path / "d"], tmp_path / "idx", emb, SETTINGS)
+    build_index([tmp_path / "d"], tmp_path / "idx", emb, SETTINGS, rebuild=True)
+    names = sorted(p.name for p in (tmp_path / "idx").iterdir() if p.suffix in (".faiss", ".jsonl"))
+    assert names == ["chunks.2.jsonl", "vectors.2.faiss"]  # the old generation was never overwritten
+    assert IndexStore.open(tmp_path / "idx").generation == 2
+
+
+def test_remove_documents(tmp_path: Path) -> None:
+    from index.build import remove_documents
+
+    write(tmp_path / "d" / "a.txt", "Alpha text. " * 5)
+    write(tmp_path / "d" / "b.txt", "Beta text. " * 5)
+    build_index([tmp_path / "d"], tmp_path / "idx", FakeEmbedder(), SETTINGS)
+    a = str((tmp_path / "d" / "a.txt").resolve())
+    assert remove_documents(tmp_path / "idx", [a, "not-there"]) == [a]
+    store = IndexStore.open(tmp_path / "idx")
+    assert list(store.documents) == [str((tmp_path / "d" / "b.txt").resolve())]
+    assert all(c.doc_id != a for c in store.chunks.values())

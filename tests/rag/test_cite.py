@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import Quote, cite
+from rag.cite import cite
+from rag.types import Citation
 
 pytestmark = pytest.mark.unit
 
 
-def _q(doc: str, quote: str, start: int) -> Quote:
-    return Quote(doc, f"/docs/{doc}.txt", doc.upper(), quote, start, start + len(quote), 0.5)
+def _q(doc: str, quote: str, start: int) -> Citation:
+    return Citation(0, doc, f"/docs/{doc}.txt", doc.upper(), quote, start, start + len(quote), 0.5)
 
 
 def test_numbers_follow_first_use_and_repeat_for_the_same_source() -> None:

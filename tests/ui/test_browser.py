@@ -1,0 +1,206 @@
+"""The chat in a real headless Chromium, driven by Playwright, against the real app on loopback.
+
+Screenshots of each step go to `test-artifacts/` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, write
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian chromium is not installed (python3 dev.py test installs it)"
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from rag.assistant import Assistant, bundled_corpus_dir
+    from ui.app import ChatApp, serve
+
+    tmp = tmp_path_factory.mktemp("chat")
+    shutil.copytree(bundled_corpus_dir(), tmp / "corpus")
+    bot = Assistant.build([tmp / "corpus"], tmp / "index")
+    port = _free_port()
+    demo = serve(ChatApp(bot, tmp / "data"), port=port, block=False)
+    yield f"http://127.0.0.1:{port}"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str, tmp_path: Path) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+    page.goto(server)
+    page.wait_for_selector("#rag-question textarea")
+    yield page
+    context.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def _ask(page: Any, question: str, expect: str) -> float:
+    """Type a question, press Enter, wait for the complete answer; returns seconds taken."""
+    bots = page.locator("#rag-chat [data-testid='bot']")
+    before = bots.count()
+    page.fill("#rag-question textarea", question)
+    started = time.perf_counter()
+    page.press("#rag-question textarea", "Enter")
+    page.wait_for_function(
+        """([n, expect]) => {
+            const bots = document.querySelectorAll("#rag-chat [data-testid='bot']");
+            return bots.length > n && bots[bots.length - 1].innerText.includes(expect);
+        }""",
+        arg=[before, expect],
+        timeout=60_000,
+    )
+    elapsed = time.perf_counter() - started
+    page.wait_for_timeout(300)
+    return elapsed
+
+
+def _last_bot(page: Any) -> str:
+    return str(page.locator("#rag-chat [data-testid='bot']").last.inner_text())
+
+
+def test_answer_sources_followup_refusal(page: Any) -> None:
+    first = _ask(
+        page, "How many comprehensive pilot zones for cross-border e-commerce does China have?", "[1]"
+    )
+    assert "165" in _last_bot(page)
+    _shot(page, "01-answer")
+
+    sources = page.locator("#rag-sources")
+    assert any("165" in t for t in sources.locator(".rag-passage mark").all_inner_texts())
+    assert "pilot-zones.md" in sources.inner_text()
+    page.locator("#rag-sources summary").first.click()
+    page.locator("#rag-sources a.rag-jump").first.click()
+    assert page.locator("#rag-src-1-quote").is_visible()
+    _shot(page, "02-source-document")
+
+    _ask(page, "When was the first comprehensive pilot zone set up?", "2015")
+    _ask(page, "And how many cities did it expand to the next year?", "12")
+    assert "12" in _last_bot(page)
+    _shot(page, "03-follow-up")
+
+    _ask(page, "Who won the 2022 FIFA World Cup?", "Not found")
+    assert "could not find this in the indexed documents" in _last_bot(page)
+    _shot(page, "04-refusal")
+
+    page.click("#rag-new")
+    page.wait_for_function("document.querySelectorAll(\"#rag-chat [data-testid='bot']\").length === 0")
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "timings.json").write_text(
+        json.dumps({"enter_to_complete_answer_s": round(first, 3)}) + "\n"
+    )
+    print(f"Enter -> complete answer on the bundled corpus: {first:.3f} s")
+
+
+def _upload(page: Any, path: Path) -> None:
+    page.locator("#rag-documents").get_by_text("Documents").first.click()
+    page.set_input_files("#rag-upload input[type=file]", str(path))
+    page.wait_for_function(
+        "document.querySelector('#rag-upload-status').innerText.includes('Indexed')", timeout=120_000
+    )
+
+
+def test_upload_then_ask(page: Any, tmp_path: Path) -> None:
+    doc = write(
+        tmp_path / "zebra-report.txt",
+        "The Zebra Logistics Park opened in Ningbo in March 2026. It handles 40,000 parcels a day.\n",
+    )
+    _upload(page, doc)
+    assert "zebra-report.txt" in page.locator("#rag-docs").inner_text()
+    _ask(page, "How many parcels a day does the Zebra Logistics Park handle?", "40,000")
+    assert "zebra-report.txt" in page.locator("#rag-sources").inner_text()
+    _shot(page, "05-upload-answer")
+
+
+def test_markup_in_documents_is_shown_as_text(page: Any, tmp_path: Path) -> None:
+    payload = (
+        "The Quokka Customs Hub has a motto printed as <script>window.__xss=1</script> on every crate. "
+        'Its gate sign reads <img src=x onerror="window.__xss=2"> in large letters.\n'
+    )
+    doc = write(tmp_path / "quokka <b>hub</b>.md", payload)
+    _upload(page, doc)
+    _ask(page, "What motto does the Quokka Customs Hub print on every crate?", "Quokka")
+    _shot(page, "06-markup-as-text")
+    assert page.evaluate("window.__xss") is None
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("#rag-chat script, #rag-sources script").count() == 0
+    shown = page.locator("#rag-chat").inner_text() + page.locator("#rag-sources").inner_text()
+    assert "<script>window.__xss=1</script>" in shown
+    assert '<img src=x onerror="window.__xss=2">' in shown
+
+
+def test_two_sessions_do_not_share_history(browser: Any, server: str) -> None:
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        p = context.new_page()
+        p.goto(server)
+        p.wait_for_selector("#rag-question textarea")
+        pages.append(p)
+    _ask(pages[0], "What AI tool did Alibaba release?", "Business Assistant")
+    assert pages[1].locator("#rag-chat [data-testid='bot']").count() == 0
+    for p in pages:
+        p.context.close()
+
+
+def test_gradio_client_api(server: str) -> None:
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    answer = client.predict(
+        "And how many cities did it expand to the next year?",
+        ["When was the first comprehensive pilot zone set up?"],
+        0,
+        api_name="/ask",
+    )
+    assert answer["refused"] is False
+    assert "12" in answer["citations"][0]["quote"] and answer["citations"][0]["n"] == 1

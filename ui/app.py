@@ -1,0 +1,311 @@
+"""The browser chat: a Gradio app where every answer shows its evidence.
+
+    rag chat [--index-dir DIR] [--host 127.0.0.1] [--port 7860]
+
+One `ChatApp` per process holds the model and the index; each browser session has its own history
+(answers in `gr.State`). Uploaded files are copied under the app's data folder and indexed incrementally.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from index.build import BuildReport, remove_documents
+from index.errors import InputError, RagError
+from index.load import SUPPORTED_SUFFIXES
+from rag.assistant import Assistant
+from rag.chat import resolve
+from rag.types import Answer
+from ui import render
+
+MAX_UPLOAD_MB = 50
+EXAMPLES = [
+    "How many comprehensive pilot zones for cross-border e-commerce does China have?",
+    "When was the first pilot zone set up?",
+    "What was China's cross-border e-commerce trade worth in 2024?",
+    "What did Zhou Rui propose at the Boao Forum?",
+]
+CSS = """
+.rag-sources { font-size: 14px; line-height: 1.45; }
+.rag-empty { color: #6b7280; padding: 8px; }
+.rag-card { border: 1px solid #e5e7eb; border-radius: 8px; padding: 10px 12px; margin-bottom: 10px; background: #fff; }
+.rag-uncited { background: #f9fafb; }
+.rag-n { color: #1d4ed8; font-weight: 700; }
+.rag-score { color: #6b7280; font-size: 12px; margin-left: 6px; }
+.rag-file { color: #6b7280; font-size: 12px; word-break: break-all; margin: 2px 0 6px; }
+.rag-passage { white-space: pre-wrap; }
+.rag-passage mark, .rag-doc-text mark { background: #fde68a; padding: 0 2px; }
+.rag-doc-text { white-space: pre-wrap; max-height: 260px; overflow-y: auto; border-top: 1px solid #e5e7eb;
+  margin-top: 6px; padding-top: 6px; }
+.rag-jump { font-size: 12px; }
+.rag-refused-note { color: #92400e; background: #fffbeb; border: 1px solid #fcd34d; border-radius: 6px; padding: 6px 8px; }
+"""
+
+
+class ChatApp:
+    """The process-wide state behind the UI: one assistant, swapped when documents change."""
+
+    def __init__(self, bot: Assistant, data_dir: Path) -> None:
+        self.bot = bot
+        self.index_dir = bot.store.path
+        self.upload_dir = data_dir / "uploads"
+        self._write_lock = threading.Lock()
+
+    # -- asking ---------------------------------------------------------------------------------
+
+    def ask(self, question: str, history: list[Answer], k: int | None = None) -> Answer:
+        """Answer in a session's context (follow-ups resolved against its history, which grows)."""
+        bot = self.bot
+        if k is not None:
+            bot = bot.with_settings(top_k=k)
+        answer = bot.ask(question, followup=resolve(question, history))
+        history.append(answer)
+        return answer
+
+    def document_texts(self, answer: Answer) -> dict[str, str]:
+        ids = {c.doc_id for c in answer.citations} | {p.doc_id for p in answer.passages}
+        return {d: self.bot.document_text(d) for d in ids if d in self.bot.store.documents}
+
+    # -- documents ------------------------------------------------------------------------------
+
+    def documents(self) -> list[tuple[str, str, int]]:
+        docs = sorted(self.bot.store.documents.values(), key=lambda d: d.source)
+        return [(d.source, d.title, d.n_chunks) for d in docs]
+
+    def add_files(self, paths: list[str], progress: bool = True) -> tuple[BuildReport | None, list[str]]:
+        """Copy uploads under the data folder, then index them; returns the report and refusals."""
+        refused: list[str] = []
+        saved: list[Path] = []
+        for raw in paths:
+            src = Path(raw)
+            name = safe_name(src.name)
+            if src.suffix.lower() not in SUPPORTED_SUFFIXES:
+                refused.append(f"{name}: unsupported file type; supported: {', '.join(SUPPORTED_SUFFIXES)}")
+                continue
+            if src.stat().st_size > MAX_UPLOAD_MB * 1024 * 1024:
+                refused.append(f"{name}: larger than {MAX_UPLOAD_MB} MB")
+                continue
+            self.upload_dir.mkdir(parents=True, exist_ok=True)
+            dest = self.upload_dir / name
+            shutil.copyfile(src, dest)
+            saved.append(dest)
+        if not saved:
+            return None, refused
+        with self._write_lock:
+            bot = Assistant.build(saved, self.index_dir, self.bot.settings, progress=progress)
+            self.bot = bot
+        return bot.report, refused
+
+    def remove(self, source: str) -> str:
+        """Remove a document from the index (and its uploaded copy, if it was uploaded here)."""
+        ids = [d.doc_id for d in self.bot.store.documents.values() if d.source == source]
+        if not ids:
+            raise InputError(f"'{source}' is not in the index; pick a document from the list")
+        with self._write_lock:
+            remove_documents(self.index_dir, ids)
+            origin = Path(self.bot.store.documents[ids[0]].origin)
+            if origin.parent == self.upload_dir and origin.suffix.lower() != ".jsonl":
+                origin.unlink(missing_ok=True)
+            self.bot = Assistant.load(self.index_dir, self.bot.settings)
+        return source
+
+
+def safe_name(name: str) -> str:
+    """A file name that cannot leave the uploads folder: no path parts, no odd characters."""
+    base = Path(name.replace("\\", "/")).name
+    base = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip(" .") or "upload"
+    return base[:120]
+
+
+# -- the Gradio interface ------------------------------------------------------------------------
+
+
+def build_ui(app: ChatApp) -> Any:
+    import gradio as gr
+
+    with gr.Blocks(title="Document chat", analytics_enabled=False, fill_height=True) as demo:
+        session = gr.State([])  # this browser session's answers, for follow-ups
+        last_answer = gr.State(None)
+        gr.Markdown("## Ask your documents\nEvery sentence of an answer is quoted from a document and cited.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    label="Chat",
+                    height=460,
+                    elem_id="rag-chat",
+                    sanitize_html=True,
+                    group_consecutive_messages=False,
+                )
+                with gr.Row():
+                    question = gr.Textbox(
+                        placeholder="Ask a question about the documents and press Enter",
+                        show_label=False,
+                        scale=5,
+                        elem_id="rag-question",
+                        max_lines=4,
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
+                with gr.Row():
+                    new_chat = gr.Button("New conversation", size="sm", elem_id="rag-new")
+                gr.Examples(EXAMPLES, inputs=question, label="Examples (bundled corpus)")
+            with gr.Column(scale=2):
+                sources = gr.HTML(render.sources_html(None, {}, True, False), elem_id="rag-sources")
+        with gr.Accordion("Settings", open=False):
+            top_k = gr.Slider(1, 20, value=app.bot.settings.top_k, step=1, label="Passages retrieved")
+            show_scores = gr.Checkbox(value=True, label="Show retrieval scores")
+            show_uncited = gr.Checkbox(value=False, label="Show passages retrieved but not cited")
+        with gr.Accordion("Documents", open=False, elem_id="rag-documents"):
+            upload = gr.File(
+                label=f"Add documents ({' '.join(SUPPORTED_SUFFIXES)}; up to {MAX_UPLOAD_MB} MB each)",
+                file_count="multiple",
+                file_types=list(SUPPORTED_SUFFIXES),
+                elem_id="rag-upload",
+            )
+            upload_status = gr.Markdown(elem_id="rag-upload-status")
+            docs_table = gr.Dataframe(
+                headers=["Title", "File", "Chunks"],
+                value=render.documents_table(app.documents()),
+                interactive=False,
+                elem_id="rag-docs",
+            )
+            with gr.Row():
+                to_remove = gr.Dropdown(
+                    choices=[s for s, _, _ in app.documents()], label="Document to remove", scale=4
+                )
+                remove_btn = gr.Button("Remove", variant="stop", scale=1, elem_id="rag-remove")
+
+        def respond(
+            text: str,
+            history: list[dict[str, str]],
+            sess: list[Answer],
+            k: float,
+            scores: bool,
+            uncited: bool,
+        ) -> Iterator[tuple[Any, ...]]:
+            history = list(history or [])
+            if not text or not text.strip():
+                yield history, "", sess, gr.skip(), gr.skip()
+                return
+            history.append({"role": "user", "content": render.question_message(text)})
+            history.append({"role": "assistant", "content": "_Searching the documents…_"})
+            yield history, "", sess, gr.skip(), gr.skip()
+            try:
+                answer = app.ask(text, sess, int(k))
+            except RagError as exc:
+                history[-1] = {
+                    "role": "assistant",
+                    "content": "> **Error.** " + render.as_markdown_text(str(exc)),
+                }
+                yield history, "", sess, gr.skip(), gr.skip()
+                return
+            html_sources = render.sources_html(answer, app.document_texts(answer), scores, uncited)
+            steps = 1 if answer.refused else len(answer.citations)
+            for i in range(1, steps + 1):  # stream sentence by sentence as the answer is laid out
+                history[-1] = {"role": "assistant", "content": render.answer_message(answer, i)}
+                yield (
+                    history,
+                    "",
+                    sess,
+                    (answer if i == steps else gr.skip()),
+                    (html_sources if i == steps else gr.skip()),
+                )
+
+        def rerender(answer: Answer | None, scores: bool, uncited: bool) -> str:
+            texts = app.document_texts(answer) if answer else {}
+            return render.sources_html(answer, texts, scores, uncited)
+
+        def reset() -> tuple[Any, ...]:
+            return [], [], None, render.sources_html(None, {}, True, False), ""
+
+        def add(files: list[Any] | None, progress: Any = gr.Progress(track_tqdm=True)) -> tuple[Any, ...]:  # noqa: B008
+            paths = [f if isinstance(f, str) else f.name for f in files or []]
+            if not paths:
+                return gr.skip(), gr.skip(), gr.skip(), None
+            try:
+                report, refused = app.add_files(paths)
+            except RagError as exc:
+                message = "**Could not add the files.** " + render.as_markdown_text(str(exc))
+                return message, gr.skip(), gr.skip(), None
+            lines = []
+            if report is not None:
+                lines.append(
+                    f"Indexed {len(report.documents_added)} document(s), {report.chunks_added} chunks, "
+                    f"in {report.seconds:.1f} s."
+                )
+                lines += [
+                    f"- Skipped {render.as_markdown_text(Path(s.path).name)}: {render.as_markdown_text(s.reason)}"
+                    for s in report.skipped
+                ]
+            lines += [f"- Not added: {render.as_markdown_text(r)}" for r in refused]
+            docs = app.documents()
+            return (
+                "\n".join(lines),
+                render.documents_table(docs),
+                gr.update(choices=[s for s, _, _ in docs], value=None),
+                None,
+            )
+
+        def remove(source: str | None) -> tuple[Any, ...]:
+            if not source:
+                return "Pick a document to remove.", gr.skip(), gr.skip()
+            try:
+                app.remove(source)
+            except RagError as exc:
+                return render.as_markdown_text(str(exc)), gr.skip(), gr.skip()
+            docs = app.documents()
+            return (
+                f"Removed {render.as_markdown_text(Path(source).name)}.",
+                render.documents_table(docs),
+                gr.update(choices=[s for s, _, _ in docs], value=None),
+            )
+
+        def api_ask(question: str, history: list[str] | None = None, k: int = 0) -> dict[str, Any]:
+            """Answer `question` (after the earlier questions in `history`); returns the answer as JSON."""
+            sess: list[Answer] = []
+            for earlier in history or []:
+                app.ask(earlier, sess, k or None)
+            return app.ask(question, sess, k or None).to_dict()
+
+        outputs = [chatbot, question, session, last_answer, sources]
+        inputs = [question, chatbot, session, top_k, show_scores, show_uncited]
+        question.submit(respond, inputs, outputs, api_visibility="private")
+        send.click(respond, inputs, outputs, api_visibility="private")
+        new_chat.click(
+            reset, None, [chatbot, session, last_answer, sources, question], api_visibility="private"
+        )
+        show_scores.change(
+            rerender, [last_answer, show_scores, show_uncited], sources, api_visibility="private"
+        )
+        show_uncited.change(
+            rerender, [last_answer, show_scores, show_uncited], sources, api_visibility="private"
+        )
+        upload.upload(add, upload, [upload_status, docs_table, to_remove, upload], api_visibility="private")
+        remove_btn.click(remove, to_remove, [upload_status, docs_table, to_remove], api_visibility="private")
+        gr.api(api_ask, api_name="ask")
+    return demo
+
+
+def serve(app: ChatApp, host: str = "127.0.0.1", port: int | None = None, block: bool = True) -> Any:
+    """Start the server (never opens a browser); returns the Blocks when `block` is False."""
+    import gradio as gr
+
+    demo = build_ui(app)
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        inbrowser=False,
+        share=False,
+        prevent_thread_lock=not block,
+        max_file_size=f"{MAX_UPLOAD_MB}mb",
+        theme=gr.themes.Soft(),
+        css=CSS,
+        footer_links=["api"],
+        quiet=True,
+    )
+    return demo

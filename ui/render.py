@@ -1,0 +1,110 @@
+"""HTML and chat text for the browser. Every piece of document text, file name and question is escaped."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from rag.types import Answer, Citation, Passage
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
+_CONTEXT_CHARS = 600  # passage context shown around a quote
+
+
+def as_markdown_text(text: str) -> str:
+    """`text` shown literally by a markdown renderer: no HTML, no markdown formatting."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def question_message(question: str) -> str:
+    return as_markdown_text(question)
+
+
+def answer_message(answer: Answer, sentences: int | None = None) -> str:
+    """The chat bubble for an answer; `sentences` limits it while it is being streamed."""
+    if answer.refused:
+        return "> **Not found.** " + as_markdown_text(answer.text)
+    cites = answer.citations if sentences is None else answer.citations[:sentences]
+    return " ".join(f"{as_markdown_text(_one_line(c.quote))} **\\[{c.n}\\]**" for c in cites)
+
+
+def sources_html(
+    answer: Answer | None, document_text: dict[str, str], show_scores: bool, show_uncited: bool
+) -> str:
+    """The sources panel: each cited source, its passage with the quote highlighted, the whole document."""
+    if answer is None:
+        return '<div class="rag-sources rag-empty">Sources of the latest answer appear here.</div>'
+    parts = ['<div class="rag-sources">']
+    if answer.refused:
+        parts.append(
+            '<p class="rag-refused-note">No passage supports an answer '
+            f"(best evidence score {answer.confidence:.2f}, below the refusal threshold).</p>"
+        )
+    seen: set[int] = set()
+    for c in answer.citations:
+        if c.n in seen:
+            continue
+        seen.add(c.n)
+        quotes = [q for q in answer.citations if q.n == c.n]
+        parts.append(_source_card(c, quotes, document_text.get(c.doc_id, ""), show_scores))
+    if show_uncited or answer.refused:
+        cited = {c.doc_id for c in answer.citations}
+        others = [p for p in answer.passages if p.doc_id not in cited]
+        if others:
+            parts.append('<h4 class="rag-uncited-title">Retrieved but not cited</h4>')
+            parts += [_passage_card(p, show_scores) for p in others]
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def _source_card(c: Citation, quotes: list[Citation], text: str, show_scores: bool) -> str:
+    title = html.escape(c.title or Path(c.source.split("#")[0]).name)
+    score = f' <span class="rag-score">score {c.score:.2f}</span>' if show_scores else ""
+    lo = max(min(q.start for q in quotes) - _CONTEXT_CHARS // 2, 0)
+    hi = min(max(q.end for q in quotes) + _CONTEXT_CHARS // 2, len(text))
+    passage = _highlight(text, quotes, lo, hi, anchor=None)
+    full = _highlight(text, quotes, 0, len(text), anchor=f"rag-src-{c.n}-quote")
+    return (
+        f'<div class="rag-card" id="rag-src-{c.n}">'
+        f'<div class="rag-card-head"><span class="rag-n">[{c.n}]</span> <b>{title}</b>{score}</div>'
+        f'<div class="rag-file">{html.escape(c.source)}</div>'
+        f'<div class="rag-passage">{"… " if lo else ""}{passage}{" …" if hi < len(text) else ""}</div>'
+        f'<details class="rag-doc"><summary>Whole document</summary>'
+        f'<div class="rag-doc-text">{full}</div></details>'
+        f'<a class="rag-jump" href="#rag-src-{c.n}-quote">Show the quote in the whole document</a>'
+        "</div>"
+    )
+
+
+def _passage_card(p: Passage, show_scores: bool) -> str:
+    title = html.escape(p.title or Path(p.source.split("#")[0]).name)
+    score = f' <span class="rag-score">score {p.score:.2f}</span>' if show_scores else ""
+    return (
+        f'<div class="rag-card rag-uncited"><div class="rag-card-head"><b>{title}</b>{score}</div>'
+        f'<div class="rag-file">{html.escape(p.source)}</div>'
+        f'<div class="rag-passage">{html.escape(p.text)}</div></div>'
+    )
+
+
+def _highlight(text: str, quotes: list[Citation], lo: int, hi: int, anchor: str | None) -> str:
+    out: list[str] = []
+    pos = lo
+    for i, q in enumerate(sorted(quotes, key=lambda q: q.start)):
+        if q.start < pos or q.end > hi:
+            continue
+        out.append(html.escape(text[pos : q.start]))
+        ident = f' id="{anchor}"' if anchor and i == 0 else ""
+        out.append(f"<mark{ident}>{html.escape(text[q.start : q.end])}</mark>")
+        pos = q.end
+    out.append(html.escape(text[pos:hi]))
+    return "".join(out)
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def documents_table(sources: list[tuple[str, str, int]]) -> list[list[str]]:
+    """Rows for the documents list: title, file, chunks."""
+    return [[title or Path(source.split("#")[0]).name, source, str(n)] for source, title, n in sources]
