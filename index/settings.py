@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from index.errors import InputError
 
@@ -37,5 +37,4 @@ class IndexSettings:
 
     def chunking(self) -> dict[str, int]:
         """The part of the settings that decides chunk boundaries."""
-        d = asdict(self)
-        return {"chunk_size": d["chunk_size"], "chunk_overlap": d["chunk_overlap"]}
+        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
