@@ -175,7 +175,11 @@ def build_ui(app: ChatApp) -> Any:
             )
             with gr.Row():
                 to_remove = gr.Dropdown(
-                    choices=[s for s, _, _ in app.documents()], label="Document to remove", scale=4
+                    choices=render.document_choices(app.documents()),
+                    value=None,
+                    label="Document to remove",
+                    scale=4,
+                    elem_id="rag-remove-choice",
                 )
                 remove_btn = gr.Button("Remove", variant="stop", scale=1, elem_id="rag-remove")
 
@@ -231,22 +235,11 @@ def build_ui(app: ChatApp) -> Any:
             except RagError as exc:
                 message = "**Could not add the files.** " + render.as_markdown_text(str(exc))
                 return message, gr.skip(), gr.skip(), None
-            lines = []
-            if report is not None:
-                lines.append(
-                    f"Indexed {len(report.documents_added)} document(s), {report.chunks_added} chunks, "
-                    f"in {report.seconds:.1f} s."
-                )
-                lines += [
-                    f"- Skipped {render.as_markdown_text(Path(s.path).name)}: {render.as_markdown_text(s.reason)}"
-                    for s in report.skipped
-                ]
-            lines += [f"- Not added: {render.as_markdown_text(r)}" for r in refused]
             docs = app.documents()
             return (
-                "\n".join(lines),
+                render.upload_summary(report, refused),
                 render.documents_table(docs),
-                gr.update(choices=[s for s, _, _ in docs], value=None),
+                gr.update(choices=render.document_choices(docs), value=None),
                 None,
             )
 
@@ -261,7 +254,7 @@ def build_ui(app: ChatApp) -> Any:
             return (
                 f"Removed {render.as_markdown_text(Path(source).name)}.",
                 render.documents_table(docs),
-                gr.update(choices=[s for s, _, _ in docs], value=None),
+                gr.update(choices=render.document_choices(docs), value=None),
             )
 
         def api_ask(question: str, history: list[str] | None = None, k: int = 0) -> dict[str, Any]:
@@ -284,8 +277,20 @@ def build_ui(app: ChatApp) -> Any:
         show_uncited.change(
             rerender, [last_answer, show_scores, show_uncited], sources, api_visibility="private"
         )
-        upload.upload(add, upload, [upload_status, docs_table, to_remove, upload], api_visibility="private")
-        remove_btn.click(remove, to_remove, [upload_status, docs_table, to_remove], api_visibility="private")
+        upload.upload(
+            add,
+            upload,
+            [upload_status, docs_table, to_remove, upload],
+            show_progress_on=docs_table,
+            api_visibility="private",
+        )
+        remove_btn.click(
+            remove,
+            to_remove,
+            [upload_status, docs_table, to_remove],
+            show_progress_on=upload_status,
+            api_visibility="private",
+        )
         gr.api(api_ask, api_name="ask")
     return demo
 

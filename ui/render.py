@@ -6,6 +6,7 @@ import html
 import re
 from pathlib import Path
 
+from index.build import BuildReport
 from rag.types import Answer, Citation, Passage
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
@@ -108,3 +109,33 @@ def _one_line(text: str) -> str:
 def documents_table(sources: list[tuple[str, str, int]]) -> list[list[str]]:
     """Rows for the documents list: title, file, chunks."""
     return [[title or Path(source.split("#")[0]).name, source, str(n)] for source, title, n in sources]
+
+
+def document_choices(sources: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
+    """(label, source) pairs for the remove list: the file name, or the whole source when names repeat."""
+    names = [Path(source.split("#")[0]).name for source, _, _ in sources]
+    return [
+        (name if names.count(name) == 1 else source, source)
+        for name, (source, _, _) in zip(names, sources, strict=True)
+    ]
+
+
+def upload_summary(report: BuildReport | None, refused: list[str]) -> str:
+    """What an upload did, as markdown: documents indexed, unchanged, skipped (with why), refused."""
+    lines: list[str] = []
+    if report is not None:
+        if report.documents_added:
+            lines.append(
+                f"Indexed {len(report.documents_added)} document(s), {report.chunks_added} chunks, "
+                f"in {report.seconds:.1f} s."
+            )
+        if report.documents_unchanged:
+            lines.append(f"Already indexed and unchanged: {report.documents_unchanged} document(s).")
+        lines += [
+            f"- Skipped {as_markdown_text(Path(s.path).name)}: {as_markdown_text(s.reason)}"
+            for s in report.skipped
+        ]
+    lines += [f"- Not added: {as_markdown_text(r)}" for r in refused]
+    if report is None or not (report.documents_added or report.documents_unchanged):
+        lines.insert(0, "**No documents were added.**")
+    return "\n".join(lines)

@@ -140,12 +140,19 @@ def test_answer_sources_followup_refusal(page: Any) -> None:
     print(f"Enter -> complete answer on the bundled corpus: {first:.3f} s")
 
 
-def _upload(page: Any, path: Path) -> None:
-    page.locator("#rag-documents").get_by_text("Documents").first.click()
-    page.set_input_files("#rag-upload input[type=file]", str(path))
+def _open_documents(page: Any) -> None:
+    if not page.locator("#rag-upload").is_visible():
+        page.locator("#rag-documents").get_by_text("Documents").first.click()
+
+
+def _upload(page: Any, *paths: Path, expect: str = "Indexed") -> str:
+    """Upload files in a fresh page and wait for the summary; returns it."""
+    _open_documents(page)
+    page.set_input_files("#rag-upload input[type=file]", [str(p) for p in paths])
     page.wait_for_function(
-        "document.querySelector('#rag-upload-status').innerText.includes('Indexed')", timeout=120_000
+        "t => document.querySelector('#rag-upload-status').innerText.includes(t)", arg=expect, timeout=120_000
     )
+    return str(page.locator("#rag-upload-status").inner_text())
 
 
 def test_upload_then_ask(page: Any, tmp_path: Path) -> None:
@@ -176,6 +183,68 @@ def test_markup_in_documents_is_shown_as_text(page: Any, tmp_path: Path) -> None
     shown = page.locator("#rag-chat").inner_text() + page.locator("#rag-sources").inner_text()
     assert "<script>window.__xss=1</script>" in shown
     assert '<img src=x onerror="window.__xss=2">' in shown
+
+
+def test_upload_shows_progress_while_indexing(page: Any, tmp_path: Path) -> None:
+    paragraphs = [
+        f"Depot {i} in the Yiwu free trade cluster ships {i * 7} parcels a day to buyers in Europe and Africa."
+        for i in range(400)
+    ]
+    doc = write(tmp_path / "yiwu-depots.txt", "\n\n".join(paragraphs) + "\n")
+    _open_documents(page)
+    page.set_input_files("#rag-upload input[type=file]", str(doc))
+    bar = page.locator("#rag-docs .progress-level", has_text="Embedding")
+    bar.wait_for(state="visible", timeout=60_000)
+    bar.scroll_into_view_if_needed()
+    _shot(page, "07-upload-progress")
+    page.wait_for_function(
+        "document.querySelector('#rag-upload-status').innerText.includes('Indexed 1 document')",
+        timeout=180_000,
+    )
+    assert "yiwu-depots.txt" in page.locator("#rag-docs").inner_text()
+
+
+def test_bad_uploads_get_a_clear_message_and_the_rest_go_in(page: Any, tmp_path: Path) -> None:
+    bad_type = write(tmp_path / "prices.csv", "a,b\n1,2\n")
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 this file was cut off")
+    empty = write(tmp_path / "empty.txt", "  \n")
+    good = write(
+        tmp_path / "otter-port.txt", "The Otter Bay bonded port cleared 9,100 parcels on its first day.\n"
+    )
+    summary = _upload(page, bad_type, broken, empty, good)
+    toast = page.locator(".toast-body").first.inner_text()
+    assert "Invalid file type: prices.csv" in toast and ".pdf" in toast
+    _shot(page, "08-bad-uploads")
+    assert "Indexed 1 document" in summary
+    assert "Skipped broken.pdf: unreadable PDF" in summary
+    assert "Skipped empty.txt" in summary
+    docs = page.locator("#rag-docs").inner_text()
+    assert "otter-port.txt" in docs and "broken.pdf" not in docs and "prices.csv" not in docs
+    _ask(page, "How many parcels did the Otter Bay bonded port clear on its first day?", "9,100")
+
+
+def test_nothing_added_is_said_plainly(page: Any, tmp_path: Path) -> None:
+    summary = _upload(page, write(tmp_path / "blank.md", "\n\n"), expect="No documents were added")
+    assert "Skipped blank.md" in summary
+
+
+def test_remove_a_document(page: Any, tmp_path: Path) -> None:
+    doc = write(tmp_path / "walrus-hub.txt", "The Walrus Point fulfilment hub employs 312 packers.\n")
+    _upload(page, doc)
+    question = "How many packers does the Walrus Point fulfilment hub employ?"
+    _ask(page, question, "312")
+    page.locator("#rag-remove-choice input").click()
+    page.locator("[role=option][aria-label='walrus-hub.txt']").click()
+    page.click("#rag-remove")
+    page.wait_for_function(
+        "document.querySelector('#rag-upload-status').innerText.includes('Removed walrus-hub.txt')"
+    )
+    assert "walrus-hub.txt" not in page.locator("#rag-docs").inner_text()
+    assert "pilot-zones.md" in page.locator("#rag-docs").inner_text()
+    _shot(page, "09-removed")
+    _ask(page, question, "Not found")
+    assert not list(tmp_path.parent.glob("**/uploads/walrus-hub.txt"))
 
 
 def test_two_sessions_do_not_share_history(browser: Any, server: str) -> None:

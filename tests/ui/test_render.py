@@ -1,0 +1,63 @@
+"""The text the browser shows: escaping, and what an upload reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.build import BuildReport
+from index.types import Skipped
+from ui import render
+
+pytestmark = pytest.mark.unit
+
+
+def _report(added: int, unchanged: int = 0, skipped: tuple[Skipped, ...] = ()) -> BuildReport:
+    return BuildReport(
+        index_dir="idx",
+        files_read=added + unchanged + len(skipped),
+        documents_added=tuple(f"d{i}" for i in range(added)),
+        documents_unchanged=unchanged,
+        documents_removed=(),
+        skipped=skipped,
+        chunks_added=3 * added,
+        chunks_total=10,
+        documents_total=4,
+        seconds=1.25,
+    )
+
+
+def test_markdown_text_is_literal() -> None:
+    assert render.as_markdown_text("<b>*x*</b>") == "&lt;b&gt;\\*x\\*&lt;/b&gt;"
+
+
+def test_upload_summary_counts_and_reasons() -> None:
+    text = render.upload_summary(_report(2, skipped=(Skipped("/up/bad_[1].pdf", "unreadable PDF"),)), [])
+    assert text.splitlines() == [
+        "Indexed 2 document(s), 6 chunks, in 1.2 s.",
+        "- Skipped bad\\_\\[1\\]\\.pdf: unreadable PDF",
+    ]
+
+
+def test_upload_summary_says_when_nothing_went_in() -> None:
+    text = render.upload_summary(
+        _report(0, skipped=(Skipped("/up/empty.txt", "empty file"),)), ["x.exe: unsupported file type"]
+    )
+    assert text.startswith("**No documents were added.**")
+    assert "Skipped empty\\.txt: empty file" in text and "Not added: x\\.exe: unsupported file type" in text
+    assert render.upload_summary(None, ["a.csv: unsupported"]).startswith("**No documents were added.**")
+
+
+def test_upload_summary_unchanged_file() -> None:
+    assert render.upload_summary(_report(0, unchanged=1), []) == (
+        "Already indexed and unchanged: 1 document(s)."
+    )
+
+
+def test_document_choices_show_file_names_unless_they_repeat() -> None:
+    docs = [("/a/x.md", "X", 2), ("/b/y.md", "", 1), ("/c/y.md", "", 1), ("/d/c.jsonl#7", "T", 1)]
+    assert render.document_choices(docs) == [
+        ("x.md", "/a/x.md"),
+        ("/b/y.md", "/b/y.md"),
+        ("/c/y.md", "/c/y.md"),
+        ("c.jsonl", "/d/c.jsonl#7"),
+    ]
