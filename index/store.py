@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -117,14 +117,29 @@ class IndexStore:
                 f"use the same settings or rebuild with `rag index PATH... --index-dir {self.path} --rebuild`"
             )
 
-    def search(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
-        """The `k` chunks with the highest inner product (cosine) with `vector`, best first."""
+    def search(
+        self, vector: np.ndarray, k: int, within: Collection[str] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """The `k` chunks with the highest inner product (cosine) with `vector`, best first.
+
+        `within` limits the search to the chunks of those document ids.
+        """
+        import faiss
+
         if k < 1:
             raise InputError(f"k must be greater than 0. Currently, k is {k}")
-        if self._faiss.ntotal == 0:
+        params = None
+        n = self._faiss.ntotal
+        if within is not None:
+            allowed = np.array([i for d in within for i in self._by_doc.get(d, [])], dtype=np.int64)
+            if not len(allowed):
+                return []
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
+            n = len(allowed)
+        if n == 0:
             return []
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
-        scores, ids = self._faiss.search(query, min(k, self._faiss.ntotal))
+        scores, ids = self._faiss.search(query, min(k, n), params=params)
         return [(self.chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:

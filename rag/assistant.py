@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -82,22 +82,31 @@ class Assistant:
             return cls.load(index_dir, settings)
         return cls.build([bundled_corpus_dir()], index_dir, settings, progress=progress)
 
-    def ask(self, question: str, k: int | None = None, followup: FollowUp | None = None) -> Answer:
-        """Answer `question` from the documents, or refuse when they do not support an answer."""
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        followup: FollowUp | None = None,
+        within: Collection[str] | None = None,
+    ) -> Answer:
+        """Answer `question` from the documents, or refuse when they do not support an answer.
+
+        `within` limits the search to those document ids (default: the whole index).
+        """
         question = _check_question(question)
         resolved = f"{followup.previous_question} {question}" if followup else question
         qvec = self.embedder.embed_query(question)
         search_vec = self.embedder.embed_query(resolved) if followup else qvec
-        passages = self.retriever.retrieve(resolved, k or self.settings.top_k, vector=search_vec)
+        passages = self.retriever.retrieve(resolved, k or self.settings.top_k, search_vec, within)
         return self.answerer.answer(question, passages, qvec, followup, resolved)
 
     def chat(self) -> ChatSession:
         """A new conversation that resolves follow-up questions against its history."""
         return ChatSession(self)
 
-    def retrieve(self, question: str, k: int = 10) -> list[Passage]:
-        """The `k` best passages for `question`, best first."""
-        return self.retriever.retrieve(_check_question(question), k)
+    def retrieve(self, question: str, k: int = 10, within: Collection[str] | None = None) -> list[Passage]:
+        """The `k` best passages for `question`, best first (`within`: only those document ids)."""
+        return self.retriever.retrieve(_check_question(question), k, within=within)
 
     def document_text(self, doc_id: str) -> str:
         """The extracted text of an indexed document (citation offsets index into it)."""

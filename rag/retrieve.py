@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 from index.embed import Embedder
@@ -16,11 +18,20 @@ class DenseRetriever:
         self.store = store
         self.embedder = embedder
 
-    def retrieve(self, query: str, k: int, vector: np.ndarray | None = None) -> list[Passage]:
-        """The `k` best passages for `query`, best first (`vector` skips re-embedding the query)."""
+    def retrieve(
+        self,
+        query: str,
+        k: int,
+        vector: np.ndarray | None = None,
+        within: Collection[str] | None = None,
+    ) -> list[Passage]:
+        """The `k` best passages for `query`, best first.
+
+        `vector` skips re-embedding the query; `within` limits the search to those document ids.
+        """
         qvec = self.embedder.embed_query(query) if vector is None else vector
         passages = []
-        for chunk, score in self.store.search(qvec, k):
+        for chunk, score in self.store.search(qvec, k, within):
             info = self.store.documents[chunk.doc_id]
             passages.append(
                 Passage(

@@ -15,6 +15,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
+from evals import cli as eval_cli
 from index.errors import RagError
 from index.settings import IndexSettings
 from rag.assistant import Assistant
@@ -24,7 +25,7 @@ from rag.types import Answer
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 bad input or index, 130 interrupted)."""
-    parser = _parser()
+    parser = _parser(argv)
     args = parser.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
@@ -43,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag", description="Ask questions about your documents; every answer cites its sources."
     )
@@ -86,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
         help="where uploaded files are kept (default: beside the index, in <index-dir>.data)",
     )
     p.set_defaults(func=_chat)
+
+    eval_cli.add_parser(sub)
+    sub.choices["eval"].set_defaults(
+        func=lambda a: eval_cli.run(a, list(argv if argv is not None else sys.argv[1:]))
+    )
 
     p = sub.add_parser("info", help="describe an index: model, chunking, documents")
     p.add_argument("--index-dir", default=os.environ.get("RAG_INDEX_DIR"))

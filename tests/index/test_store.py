@@ -51,6 +51,24 @@ def test_search_equals_numpy_brute_force(tmp_path: Path, fake_embedder: FakeEmbe
         )
 
 
+def test_search_within_documents_equals_brute_force_on_their_chunks(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    store = IndexStore.open(_build(tmp_path, fake_embedder))
+    ids, vectors = store.vectors()
+    within = {d for d in store.documents if d.endswith(("doc3.txt", "doc7.txt"))}
+    assert len(within) == 2
+    mask = np.array([store.chunks[int(i)].doc_id in within for i in ids])
+    q = vectors[0] + vectors[-1]
+    q /= np.linalg.norm(q)
+    scores = vectors @ q
+    got = store.search(q, 1000, within)
+    assert sorted(c.faiss_id for c, _ in got) == sorted(ids[mask].tolist())
+    assert [s for _, s in got] == pytest.approx(sorted(scores[mask].tolist(), reverse=True), abs=1e-5)
+    assert {c.doc_id for c, _ in got} == within
+    assert store.search(q, 5, {"no-such-doc"}) == []
+
+
 def test_save_load_round_trip(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
     idx = _build(tmp_path, fake_embedder)
     store = IndexStore.open(idx)

@@ -1,0 +1,181 @@
+"""Write an eval's report folder: report.json, report.md, results.jsonl and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evals.run import EvalRun
+
+ANSWER_METRICS = [
+    ("answered_answerable", "answerable questions answered"),
+    ("answer_contains_gold", "answer contains a gold answer"),
+    ("squad_em", "SQuAD EM"),
+    ("squad_f1", "SQuAD F1"),
+    ("citation_correct", "citation correct (any)"),
+    ("citation_precision", "citations correct (share)"),
+    ("refusal_precision", "refusal precision"),
+    ("refusal_recall", "refusal recall"),
+    ("refusal_f1", "refusal F1"),
+    ("latency_p50_ms", "latency p50 (ms)"),
+    ("latency_p95_ms", "latency p95 (ms)"),
+    ("latency_max_ms", "latency max (ms)"),
+]
+RETRIEVAL_METRICS = ["ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10", "hit@1", "hit@5", "hit@10"]
+
+
+def write_report(out: Path, run: EvalRun, report: dict[str, Any], threshold: float) -> list[Path]:
+    """Write the report folder; returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    with (out / "results.jsonl").open("w", encoding="utf-8") as f:
+        for row in run.rows:
+            f.write(
+                json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, ensure_ascii=False) + "\n"
+            )
+    (out / "report.md").write_text(markdown(run, report), encoding="utf-8")
+    files = [out / "report.json", out / "report.md", out / "results.jsonl"]
+    return files + plots(out, run, threshold)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.4f}"
+    return str(value)
+
+
+def markdown(run: EvalRun, report: dict[str, Any]) -> str:
+    overall = report["overall"]
+    lines = [
+        f"# Eval: {report['set']} ({report['split']} split)",
+        "",
+        f"Command: `{report['command']}`",
+        "",
+        f"{report.get('notes', '')}",
+        "",
+        f"{overall['questions']} questions ({overall['answerable']} answerable, "
+        f"{overall['unanswerable']} unanswerable); answer mode: extractive; "
+        f"refusal threshold {report['settings']['refusal_threshold']}; top_k {report['settings']['top_k']}.",
+        "",
+    ]
+    columns = ["all", *report["groups"]]
+    sections = [overall, *report["groups"].values()]
+    lines += ["## Answers (the assistant)", "", "| metric | " + " | ".join(columns) + " |"]
+    lines.append("|---" * (len(columns) + 1) + "|")
+    for key, label in ANSWER_METRICS:
+        values = [s.get(key) for s in sections]
+        if any(v is not None for v in values):
+            lines.append(f"| {label} | " + " | ".join(_fmt(v) for v in values) + " |")
+    retrieval = overall["retrieval"]
+    if retrieval:
+        lines += [
+            "",
+            f"## Retrieval (documents ranked; {next(iter(retrieval.values()))['queries']} questions with gold documents)",
+            "",
+            "| system | " + " | ".join(RETRIEVAL_METRICS) + " | p50 ms | p95 ms |",
+            "|---" * (len(RETRIEVAL_METRICS) + 3) + "|",
+        ]
+        for name, m in retrieval.items():
+            lat = report["retrieval_latency"].get(name, {})
+            lines.append(
+                f"| {name} | "
+                + " | ".join(_fmt(m.get(k)) for k in RETRIEVAL_METRICS)
+                + f" | {_fmt(lat.get('latency_p50_ms'))} | {_fmt(lat.get('latency_p95_ms'))} |"
+            )
+    if report.get("analysis"):
+        lines += ["", "## Notes on the figures", "", report["analysis"]]
+    lines += ["", "## Worst questions", "", *_worst(run.rows)]
+    lines += [
+        "",
+        "Plots: `scores.png`, `answered.png`, `latency.png`. Per-question rows: `results.jsonl`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _worst(rows: Sequence[dict[str, Any]], n: int = 12) -> list[str]:
+    """Wrong refusals and wrong answers first, then confident answers to unanswerable questions."""
+
+    def badness(r: dict[str, Any]) -> float:
+        if r["answerable"]:
+            if r["refused"]:
+                return 3.0 - r["confidence"]
+            miss = (r["contains_answer"] is False) + (r["citation_correct"] is False)
+            return float(miss) + (1.0 - (r.get("retrieval") or {}).get(_first(r), {}).get("ndcg@10", 1.0))
+        return 1.0 + r["confidence"] if not r["refused"] else -1.0
+
+    worst = sorted(rows, key=badness, reverse=True)[:n]
+    out = ["| id | question | expected | got |", "|---|---|---|---|"]
+    for r in worst:
+        expected = (
+            "refusal" if not r["answerable"] else ", ".join(map(str, r["answers"][:3])) or "(evidence only)"
+        )
+        got = "refused" if r["refused"] else r["answer"]
+        out.append(
+            f"| {r['id']} | {_cell(r['question'])} | {_cell(expected)} | {_cell(got)} (conf {r['confidence']:.2f}) |"
+        )
+    return out
+
+
+def _first(row: dict[str, Any]) -> str:
+    return next(iter(row.get("retrieval") or {"": None}))
+
+
+def _cell(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plots(out: Path, run: EvalRun, threshold: float) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = run.rows
+    written = []
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for answerable, label, color in ((True, "answerable", "#2563eb"), (False, "unanswerable", "#dc2626")):
+        scores = [r["confidence"] for r in rows if r["answerable"] is answerable]
+        if scores:
+            ax.hist(scores, bins=30, alpha=0.6, label=f"{label} ({len(scores)})", color=color)
+    ax.axvline(threshold, color="black", linestyle="--", label=f"refusal threshold {threshold}")
+    ax.set_xlabel("evidence score (answer confidence)")
+    ax.set_ylabel("questions")
+    ax.set_title("Evidence scores")
+    ax.legend()
+    written.append(_save(fig, out / "scores.png"))
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    kinds = [("answerable", True), ("unanswerable", False)]
+    answered = [sum(1 for r in rows if r["answerable"] is a and not r["refused"]) for _, a in kinds]
+    refused = [sum(1 for r in rows if r["answerable"] is a and r["refused"]) for _, a in kinds]
+    names = [k for k, _ in kinds]
+    ax.bar(names, answered, label="answered", color="#16a34a")
+    ax.bar(names, refused, bottom=answered, label="refused", color="#9ca3af")
+    ax.set_ylabel("questions")
+    ax.set_title("Answered vs refused")
+    ax.legend()
+    written.append(_save(fig, out / "answered.png"))
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.hist([r["latency_ms"] for r in rows], bins=40, color="#7c3aed")
+    ax.set_xlabel("ms per question (retrieve + answer, warm)")
+    ax.set_ylabel("questions")
+    ax.set_title("Latency")
+    written.append(_save(fig, out / "latency.png"))
+    return written
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path

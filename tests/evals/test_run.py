@@ -1,0 +1,150 @@
+"""`rag eval` end to end: answers, rankings, metrics and the report folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evals.evalset import EvalItem
+from evals.rankers import BM25Ranker
+from evals.report import write_report
+from evals.run import report_dict, run_eval
+from index.build import build_index
+from index.settings import IndexSettings
+from index.store import IndexStore
+from rag.assistant import Assistant
+from rag.settings import Settings
+from tests.conftest import FakeEmbedder, write
+
+DOCS = {
+    "ports.txt": "The Otter Bay bonded port cleared 9,100 parcels on its first day. It opened in May 2026.",
+    "hubs.txt": "The Walrus Point fulfilment hub employs 312 packers. Its managers train them every week.",
+    "trains.txt": "Freight trains from Yiwu reach Madrid in about 21 days. They carry small parcels and toys.",
+}
+
+
+def _corpus(root: Path) -> Path:
+    for name, text in DOCS.items():
+        write(root / name, text + "\n")
+    return root
+
+
+@pytest.mark.unit
+def test_run_eval_scores_answers_rankings_and_writes_the_report(tmp_path: Path) -> None:
+    settings = IndexSettings(model="fake-embedder", chunk_size=48, chunk_overlap=8)
+    emb = FakeEmbedder()
+    build_index([_corpus(tmp_path / "docs")], tmp_path / "idx", emb, settings)
+    bot = Assistant(IndexStore.open(tmp_path / "idx"), emb, Settings(index=settings, refusal_threshold=0.45))
+    hubs = next(d for d in bot.store.documents if d.endswith("hubs.txt"))
+    items = [
+        EvalItem(
+            "q1",
+            "How many packers does the Walrus Point fulfilment hub employ?",
+            ("312",),
+            True,
+            ("hubs.txt", "312 packers"),
+            group="g",
+        ),
+        EvalItem(
+            "q2",
+            "How many parcels did the Otter Bay bonded port clear on its first day?",
+            ("9,100",),
+            True,
+            ("9,100 parcels",),
+            group="g",
+        ),
+        EvalItem("q3", "zebra quantum violin?", (), False, group="none"),
+        EvalItem("q4", "How many packers does the hub employ?", ("312",), True, (hubs,), within=(hubs,)),
+    ]
+    run = run_eval(bot, items, [BM25Ranker(bot)], progress=False)
+    rows = {r["id"]: r for r in run.rows}
+    assert rows["q1"]["contains_answer"] and rows["q1"]["citation_correct"]
+    assert rows["q1"]["relevant"] == {hubs: 1}
+    assert rows["q2"]["relevant"] == {next(d for d in bot.store.documents if d.endswith("ports.txt")): 1}
+    assert rows["q3"]["refused"] and rows["q3"]["em"] == 1.0 and rows["q3"]["contains_answer"] is None
+    assert rows["q4"]["rankings"]["ours (dense)"] == [hubs]
+    assert rows["q4"]["rankings"]["bm25 (bm25s)"] == [hubs]
+    assert rows["q1"]["retrieval"]["bm25 (bm25s)"]["hit@1"] == 1.0
+
+    report = report_dict(
+        run,
+        {
+            "set": "t",
+            "split": "all",
+            "command": "rag eval t",
+            "settings": {"refusal_threshold": 0.45, "top_k": 6},
+        },
+    )
+    assert report["overall"]["questions"] == 4 and set(report["groups"]) == {"g", "none"}
+    assert report["overall"]["refusal_recall"] == 1.0
+    assert report["overall"]["retrieval"]["ours (dense)"]["queries"] == 3
+    files = write_report(tmp_path / "out", run, report, 0.45)
+    assert {f.name for f in files} == {
+        "report.json",
+        "report.md",
+        "results.jsonl",
+        "scores.png",
+        "answered.png",
+        "latency.png",
+    }
+    assert all(f.stat().st_size > 0 for f in files)
+    assert (tmp_path / "out" / "scores.png").read_bytes()[:4] == b"\x89PNG"
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "| bm25 (bm25s) |" in md and "## Worst questions" in md
+    lines = (tmp_path / "out" / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 4 and "_rankings_full" not in json.loads(lines[0])
+
+
+@pytest.mark.integration
+def test_rag_eval_command_on_a_jsonl_set(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "docs")
+    rows = [
+        {
+            "id": "a",
+            "question": "How long do freight trains from Yiwu take to reach Madrid?",
+            "answers": ["21 days"],
+            "evidence": ["trains.txt"],
+        },
+        {
+            "id": "b",
+            "question": "How often are the packers trained?",
+            "answers": ["every week"],
+            "evidence": ["train them every week"],
+            "history": [{"role": "user", "content": "Who employs 312 packers?"}],
+        },
+        {"id": "c", "question": "Who won the 2022 FIFA World Cup?", "answers": []},
+    ]
+    write(tmp_path / "set.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "report"
+    cmd = [
+        sys.executable,
+        "-m",
+        "ui.cli",
+        "eval",
+        str(tmp_path / "set.jsonl"),
+        "--corpus",
+        str(corpus),
+        "--compare",
+        "bm25",
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--quiet",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "set (all): 3 questions" in done.stdout and "bm25 (bm25s): nDCG@10" in done.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["overall"]["answer_contains_gold"] == 1.0
+    assert report["overall"]["refusal_f1"] == 1.0
+    assert report["command"].startswith("rag eval ")
+    # A second run finds the cached index.
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and "Embedding" not in again.stderr
+    bad = subprocess.run([*cmd[:5], "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "needs its documents: add --index-dir DIR or --corpus PATH" in bad.stderr
