@@ -75,6 +75,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         "split": task.split,
         "command": "rag " + shlex.join(argv),
         "notes": task.notes,
+        "anchors": [
+            {"system": system, "metric": metric, "published": value, "source": source}
+            for system, metric, value, source in task.anchors
+        ],
         "index": str(bot.store.path),
         "documents": len(bot.store.documents),
         "chunks": len(bot.store.chunks),

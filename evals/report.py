@@ -86,8 +86,7 @@ def markdown(run: EvalRun, report: dict[str, Any]) -> str:
                 + " | ".join(_fmt(m.get(k)) for k in RETRIEVAL_METRICS)
                 + f" | {_fmt(lat.get('latency_p50_ms'))} | {_fmt(lat.get('latency_p95_ms'))} |"
             )
-    if report.get("analysis"):
-        lines += ["", "## Notes on the figures", "", report["analysis"]]
+    lines += _anchors(report)
     lines += ["", "## Worst questions", "", *_worst(run.rows)]
     lines += [
         "",
@@ -95,6 +94,28 @@ def markdown(run: EvalRun, report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _anchors(report: dict[str, Any]) -> list[str]:
+    """Published figures next to the same system's figure in this run."""
+    retrieval = report["overall"]["retrieval"]
+    rows = [a for a in report.get("anchors", []) if a["system"] in retrieval]
+    if not rows:
+        return []
+    out = [
+        "",
+        "## Published anchors",
+        "",
+        "| system here | metric | here | published | difference | published for |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a in rows:
+        here = retrieval[a["system"]][a["metric"]]
+        out.append(
+            f"| {a['system']} | {a['metric']} | {here:.4f} | {a['published']:.4f} | "
+            f"{here - a['published']:+.4f} | {a['source']} |"
+        )
+    return out
 
 
 def _worst(rows: Sequence[dict[str, Any]], n: int = 12) -> list[str]:

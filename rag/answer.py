@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -71,6 +73,46 @@ class _Candidate:
     start: int
     end: int
     quote: str
+
+
+class SentenceVectors:
+    """Embeddings of sentences already seen, shared by every answerer in the process (LRU-bounded).
+
+    Questions about the same passages (follow-ups, a chat's repeated topics, eval sets) re-use the
+    vectors instead of re-embedding each sentence.
+    """
+
+    def __init__(self, max_entries: int = 20_000) -> None:
+        self.max_entries = max_entries
+        self._vectors: OrderedDict[tuple[str, int, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
+        keys = [(embedder.name, embedder.dimension, t) for t in texts]
+        with self._lock:
+            missing = list(
+                dict.fromkeys(t for k, t in zip(keys, texts, strict=True) if k not in self._vectors)
+            )
+        if missing:
+            fresh = embedder.embed_documents(missing)
+            with self._lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    self._vectors[(embedder.name, embedder.dimension, text)] = vector
+        with self._lock:
+            out = []
+            for k in keys:
+                vector = self._vectors.get(k)
+                if vector is None:  # evicted by another thread meanwhile
+                    vector = embedder.embed_documents([k[2]])[0]
+                else:
+                    self._vectors.move_to_end(k)
+                out.append(vector)
+            while len(self._vectors) > self.max_entries:
+                self._vectors.popitem(last=False)
+        return np.stack(out)
+
+
+SENTENCE_VECTORS = SentenceVectors()
 
 
 class ExtractiveAnswerer:
@@ -134,7 +176,7 @@ class ExtractiveAnswerer:
         self, question: str, qvec: np.ndarray, cands: list[_Candidate], followup: FollowUp | None
     ) -> np.ndarray:
         s = self.settings
-        vectors = self.embedder.embed_documents([c.quote for c in cands])
+        vectors = SENTENCE_VECTORS.embed(self.embedder, [c.quote for c in cands])
         semantic = vectors @ qvec
         if followup is not None:
             context_vec = self.embedder.embed_query(followup.previous_question)

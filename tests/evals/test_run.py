@@ -77,6 +77,9 @@ def test_run_eval_scores_answers_rankings_and_writes_the_report(tmp_path: Path) 
             "split": "all",
             "command": "rag eval t",
             "settings": {"refusal_threshold": 0.45, "top_k": 6},
+            "anchors": [
+                {"system": "bm25 (bm25s)", "metric": "ndcg@10", "published": 0.5, "source": "a paper"}
+            ],
         },
     )
     assert report["overall"]["questions"] == 4 and set(report["groups"]) == {"g", "none"}
@@ -95,6 +98,8 @@ def test_run_eval_scores_answers_rankings_and_writes_the_report(tmp_path: Path) 
     assert (tmp_path / "out" / "scores.png").read_bytes()[:4] == b"\x89PNG"
     md = (tmp_path / "out" / "report.md").read_text()
     assert "| bm25 (bm25s) |" in md and "## Worst questions" in md
+    ndcg = report["overall"]["retrieval"]["bm25 (bm25s)"]["ndcg@10"]
+    assert f"| bm25 (bm25s) | ndcg@10 | {ndcg:.4f} | 0.5000 | {ndcg - 0.5:+.4f} | a paper |" in md
     lines = (tmp_path / "out" / "results.jsonl").read_text().splitlines()
     assert len(lines) == 4 and "_rankings_full" not in json.loads(lines[0])
 

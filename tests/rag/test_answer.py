@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.build import build_index
@@ -62,3 +63,18 @@ def test_settings_are_validated() -> None:
         Settings(top_k=0)
     with pytest.raises(InputError, match="chunk_overlap"):
         IndexSettings(chunk_size=64, chunk_overlap=40)
+
+
+def test_sentence_vectors_are_reused_and_bounded() -> None:
+    from rag.answer import SentenceVectors
+
+    emb = FakeEmbedder()
+    cache = SentenceVectors(max_entries=3)
+    first = cache.embed(emb, ["a b", "c d", "a b"])
+    assert emb.embedded == ["a b", "c d"]
+    again = cache.embed(emb, ["c d", "a b"])
+    assert emb.embedded == ["a b", "c d"]  # nothing re-embedded
+    assert np.allclose(again, first[[1, 0]])
+    cache.embed(emb, ["e f", "g h"])  # evicts the least recently used ("c d")
+    cache.embed(emb, ["a b", "c d"])
+    assert emb.embedded == ["a b", "c d", "e f", "g h", "c d"]
