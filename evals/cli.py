@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shlex
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -48,9 +47,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", help="the shared datasets folder (default: ../shared/datasets)")
     p.add_argument("--cache-dir", help="where eval indexes are cached (default: ~/.cache/rag-assistant)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, argv: list[str]) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Run `rag eval`; `args.command_line` is recorded in the report."""
     started = time.perf_counter()
     cache = Path(args.cache_dir or default_cache_dir()) / "eval"
     progress = not args.quiet
@@ -68,12 +69,12 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         settings = bot.settings
     else:
         bot = open_corpus(task.corpus, cache, settings, progress)
-    rankers = _baselines(args.compare, bot, cache, task)
+    rankers = _baselines(args.compare, bot, cache, task, progress)
     run_ = run_eval(bot, items, rankers, progress=progress)
     meta = {
         "set": task.name,
         "split": task.split,
-        "command": "rag " + shlex.join(argv),
+        "command": getattr(args, "command_line", "rag eval"),
         "notes": task.notes,
         "anchors": [
             {"system": system, "metric": metric, "published": value, "source": source}
@@ -120,7 +121,7 @@ def _task(args: argparse.Namespace, cache: Path) -> EvalTask:
     return EvalTask(path.stem, "all", corpus, tuple(read_evalset(path)))
 
 
-def _baselines(spec: str, bot: Assistant, cache: Path, task: EvalTask) -> list[Ranker]:
+def _baselines(spec: str, bot: Assistant, cache: Path, task: EvalTask, progress: bool) -> list[Ranker]:
     names = [s.strip() for s in spec.split(",") if s.strip()]
     unknown = [n for n in names if n not in BASELINES]
     if unknown:

@@ -111,21 +111,23 @@ def contains_text(haystack: str, needle: str) -> bool:
 # -- refusals and latency ----------------------------------------------------------------------
 
 
-def refusal_prf(refused: Sequence[bool], answerable: Sequence[bool]) -> dict[str, float]:
-    """Precision, recall and F1 of refusing, with unanswerable questions as the positive class."""
+def refusal_prf(refused: Sequence[bool], answerable: Sequence[bool]) -> dict[str, float | None]:
+    """Precision, recall and F1 of refusing, with unanswerable questions as the positive class.
+
+    None where undefined: P/R/F1 when no question is unanswerable, the wrong-refusal rate when all are.
+    """
     tp = sum(r and not a for r, a in zip(refused, answerable, strict=True))
     n_refused, n_unanswerable = sum(refused), sum(not a for a in answerable)
-    precision = tp / n_refused if n_refused else 0.0
-    recall = tp / n_unanswerable if n_unanswerable else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "refusal_precision": precision,
-        "refusal_recall": recall,
-        "refusal_f1": f1,
-        "refused_answerable": (n_refused - tp) / (len(answerable) - n_unanswerable)
-        if len(answerable) > n_unanswerable
-        else 0.0,
-    }
+    n_answerable = len(answerable) - n_unanswerable
+    out: dict[str, float | None] = dict.fromkeys(("refusal_precision", "refusal_recall", "refusal_f1"))
+    if n_unanswerable:
+        precision = tp / n_refused if n_refused else 0.0
+        recall = tp / n_unanswerable
+        out["refusal_precision"] = precision
+        out["refusal_recall"] = recall
+        out["refusal_f1"] = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    out["refused_answerable"] = (n_refused - tp) / n_answerable if n_answerable else None
+    return out
 
 
 def latency(seconds: Sequence[float]) -> dict[str, float]:

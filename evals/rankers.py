@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Collection
 from pathlib import Path
@@ -92,7 +93,7 @@ class LlamaIndexRanker:
 
     name = "llama-index (stock)"
 
-    def __init__(self, bot: Assistant, cache_dir: Path | None = None) -> None:
+    def __init__(self, bot: Assistant, cache_dir: Path | None = None, progress: bool = True) -> None:
         from llama_index.core import Document, StorageContext, VectorStoreIndex, load_index_from_storage
         from llama_index.core.node_parser import SentenceSplitter
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
@@ -114,11 +115,15 @@ class LlamaIndexRanker:
         ]
         started = time.perf_counter()
         self.index = VectorStoreIndex.from_documents(
-            docs, embed_model=self.embed, transformations=[SentenceSplitter()], show_progress=True
+            docs, embed_model=self.embed, transformations=[SentenceSplitter()], show_progress=progress
         )
         self.build_seconds = time.perf_counter() - started
-        if cache_dir is not None:
-            self.index.storage_context.persist(persist_dir=str(cache_dir))
+        if cache_dir is not None:  # written beside, then renamed: a killed run leaves no half cache
+            tmp = cache_dir.with_name(cache_dir.name + ".tmp")
+            shutil.rmtree(tmp, ignore_errors=True)
+            self.index.storage_context.persist(persist_dir=str(tmp))
+            shutil.rmtree(cache_dir, ignore_errors=True)
+            tmp.rename(cache_dir)
 
     def rank(self, question: str, k: int, within: Collection[str] | None = None) -> list[str]:
         from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters

@@ -19,6 +19,7 @@ ANSWER_METRICS = [
     ("refusal_precision", "refusal precision"),
     ("refusal_recall", "refusal recall"),
     ("refusal_f1", "refusal F1"),
+    ("refused_answerable", "answerable questions refused"),
     ("latency_p50_ms", "latency p50 (ms)"),
     ("latency_p95_ms", "latency p95 (ms)"),
     ("latency_max_ms", "latency max (ms)"),

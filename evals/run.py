@@ -152,7 +152,10 @@ def _row(
     rankings: dict[str, list[str]],
 ) -> dict[str, Any]:
     prediction = answer_text(answer)
-    flat = not item.answers or isinstance(item.answers[0], str)
+    # SQuAD EM/F1 apply to answer strings, or to unanswerable questions (gold ''), not to evidence-only items.
+    flat = (not item.answers and not item.answerable) or bool(
+        item.answers and isinstance(item.answers[0], str)
+    )
     golds: list[str] = list(item.answers) if flat else []  # type: ignore[arg-type]
     cited_ok: list[bool] = []
     if not answer.refused and (docs or texts or relevant):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -25,8 +26,9 @@ from rag.types import Answer
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 2 bad input or index, 130 interrupted)."""
-    parser = _parser(argv)
+    parser = _parser()
     args = parser.parse_args(argv)
+    args.command_line = "rag " + shlex.join(argv if argv is not None else sys.argv[1:])
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         code: int = args.func(args)
@@ -44,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag", description="Ask questions about your documents; every answer cites its sources."
     )
@@ -89,9 +91,6 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     p.set_defaults(func=_chat)
 
     eval_cli.add_parser(sub)
-    sub.choices["eval"].set_defaults(
-        func=lambda a: eval_cli.run(a, list(argv if argv is not None else sys.argv[1:]))
-    )
 
     p = sub.add_parser("info", help="describe an index: model, chunking, documents")
     p.add_argument("--index-dir", default=os.environ.get("RAG_INDEX_DIR"))

@@ -62,6 +62,8 @@ def test_refusal_prf_and_latency() -> None:
     assert m["refusal_recall"] == pytest.approx(2 / 3)
     assert m["refusal_f1"] == pytest.approx(2 / 3)
     assert m["refused_answerable"] == pytest.approx(1 / 2)
+    none_unanswerable = metrics.refusal_prf([True, False], [True, True])
+    assert none_unanswerable["refusal_f1"] is None and none_unanswerable["refused_answerable"] == 0.5
     lat = metrics.latency([0.010, 0.020, 0.030])
     assert lat["latency_p50_ms"] == pytest.approx(20.0) and lat["latency_max_ms"] == pytest.approx(30.0)
 

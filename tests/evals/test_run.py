@@ -134,7 +134,6 @@ def test_rag_eval_command_on_a_jsonl_set(tmp_path: Path) -> None:
         "--corpus",
         str(corpus),
         "--compare",
-        "bm25",
         "--out",
         str(out),
         "--cache-dir",
@@ -144,12 +143,20 @@ def test_rag_eval_command_on_a_jsonl_set(tmp_path: Path) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "set (all): 3 questions" in done.stdout and "bm25 (bm25s): nDCG@10" in done.stdout
+    assert "llama-index (stock): nDCG@10 1.0000" in done.stdout
     report = json.loads((out / "report.json").read_text())
     assert report["overall"]["answer_contains_gold"] == 1.0
     assert report["overall"]["refusal_f1"] == 1.0
     assert report["command"].startswith("rag eval ")
-    # A second run finds the cached index.
+    # A second run finds the cached indexes (ours and llama-index's) and writes neither again.
+    cached = sorted((tmp_path / "cache" / "eval").iterdir())
+    assert [p.name.endswith("-llama-index") for p in cached] == [False, True]
+    stamps = [p.stat().st_mtime_ns for p in (cached[0] / "manifest.json", cached[1] / "docstore.json")]
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and "Embedding" not in again.stderr
+    assert again.returncode == 0, again.stderr
+    assert sorted((tmp_path / "cache" / "eval").iterdir()) == cached
+    assert [
+        p.stat().st_mtime_ns for p in (cached[0] / "manifest.json", cached[1] / "docstore.json")
+    ] == stamps
     bad = subprocess.run([*cmd[:5], "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "needs its documents: add --index-dir DIR or --corpus PATH" in bad.stderr
