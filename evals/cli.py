@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     cache = Path(args.cache_dir or default_cache_dir()) / "eval"
     progress = not args.quiet
+    _compare_names(args.compare)  # a typo fails before anything is loaded
     task = _task(args, cache)
     items = list(task.items)
     if args.limit is not None:
@@ -122,12 +123,8 @@ def _task(args: argparse.Namespace, cache: Path) -> EvalTask:
 
 
 def _baselines(spec: str, bot: Assistant, cache: Path, task: EvalTask, progress: bool) -> list[Ranker]:
-    names = [s.strip() for s in spec.split(",") if s.strip()]
-    unknown = [n for n in names if n not in BASELINES]
-    if unknown:
-        raise InputError(f"unknown --compare system(s) {unknown}; choose from {', '.join(BASELINES)}")
     rankers: list[Ranker] = []
-    for name in names:
+    for name in _compare_names(spec):
         if name == "bm25":
             rankers.append(BM25Ranker(bot))
         else:
@@ -136,6 +133,14 @@ def _baselines(spec: str, bot: Assistant, cache: Path, task: EvalTask, progress:
                 LlamaIndexRanker(bot, where.with_name(where.name + "-llama-index") if where else None)
             )
     return rankers
+
+
+def _compare_names(spec: str) -> list[str]:
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown:
+        raise InputError(f"unknown --compare system(s) {unknown}; choose from {', '.join(BASELINES)}")
+    return names
 
 
 def _summary(report: dict[str, object], out: Path) -> str:

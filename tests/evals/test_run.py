@@ -160,3 +160,21 @@ def test_rag_eval_command_on_a_jsonl_set(tmp_path: Path) -> None:
     ] == stamps
     bad = subprocess.run([*cmd[:5], "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "needs its documents: add --index-dir DIR or --corpus PATH" in bad.stderr
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope"], "unknown eval set 'nope'; built-in sets: scifact, squad, rgb, multihop, bundled"),
+        (["bundled", "--split", "dev"], "the bundled set has no 'dev' split; use --split all"),
+        (["squad", "--compare", "foo"], "unknown --compare system(s) ['foo']; choose from bm25, llama-index"),
+        (["bundled", "--limit", "0"], "--limit must be at least 1"),
+    ],
+)
+def test_rag_eval_bad_arguments_fail_in_one_line(args: list[str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "eval", *args], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {message}" or message in done.stderr.strip().splitlines()[-1]
