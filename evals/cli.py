@@ -11,14 +11,14 @@ from pathlib import Path
 from evals.adapters import ADAPTERS, NEEDS_SHARED, SPLITS, EvalTask, load_task
 from evals.datasets import shared_datasets_dir
 from evals.evalset import read_evalset
-from evals.rankers import BM25Ranker, LlamaIndexRanker, Ranker
+from evals.rankers import AssistantRanker, BM25Ranker, LlamaIndexRanker, Ranker
 from evals.report import write_report
 from evals.run import cached_index_dir, environment, open_corpus, report_dict, run_eval
 from index.errors import InputError
 from rag.assistant import Assistant, default_cache_dir
 from rag.settings import Settings
 
-BASELINES = ("bm25", "llama-index")
+BASELINES = ("dense", "bm25", "llama-index")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -125,7 +125,9 @@ def _task(args: argparse.Namespace, cache: Path) -> EvalTask:
 def _baselines(spec: str, bot: Assistant, cache: Path, task: EvalTask, progress: bool) -> list[Ranker]:
     rankers: list[Ranker] = []
     for name in _compare_names(spec):
-        if name == "bm25":
+        if name == "dense":
+            rankers.append(AssistantRanker(bot.with_settings(retriever="dense"), "dense alone (FAISS)"))
+        elif name == "bm25":
             rankers.append(BM25Ranker(bot))
         else:
             where = cached_index_dir(task.corpus, bot.settings.index, cache) if task.corpus else None

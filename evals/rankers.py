@@ -1,7 +1,8 @@
 """Retrieval systems compared by `rag eval --compare`, each ranking whole documents for a question.
 
-- `ours`: the assistant's own retriever (dense FAISS over 128-token chunks; a document ranks by its
-  best chunk).
+- `ours`: the assistant's own retriever (hybrid by default: dense FAISS and BM25 over 128-token
+  chunks, fused; a document ranks by its best chunk).
+- `dense`: our FAISS search alone, over the same chunks.
 - `bm25`: BM25 alone (bm25s, Lucene scoring, English stemming and stop words) over whole documents
   (title + text), as in BEIR and MTEB's bm25s baseline.
 - `llama-index`: llama-index's stock pipeline: `VectorStoreIndex` with its default `SentenceSplitter`
@@ -34,12 +35,11 @@ def _dedupe(doc_ids: list[str], k: int) -> list[str]:
 
 
 class AssistantRanker:
-    """The assistant's own retriever."""
+    """The assistant's own retriever (hybrid by default; `dense` alone for comparison)."""
 
-    name = "ours (dense)"
-
-    def __init__(self, bot: Assistant) -> None:
+    def __init__(self, bot: Assistant, name: str | None = None) -> None:
         self.bot = bot
+        self.name = name or f"ours ({bot.settings.retriever})"
 
     def rank(self, question: str, k: int, within: Collection[str] | None = None) -> list[str]:
         depth = 3 * k
@@ -143,6 +143,3 @@ def _model_path(model: str) -> str:
     from index.embed import BUNDLED_NAMES, bundled_model_dir
 
     return str(bundled_model_dir()) if model in BUNDLED_NAMES else model
-
-
-RANKERS = {"ours": AssistantRanker, "bm25": BM25Ranker, "llama-index": LlamaIndexRanker}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Collection, Iterator
@@ -24,12 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from index.bm25 import BM25Index
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, InputError
 from index.types import Chunk, DocumentInfo
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-_GENERATION = re.compile(r"^(?:vectors|chunks)\.(\d+)\.")
+_GENERATION = re.compile(r"^(?:vectors|chunks|bm25)\.(\d+)(?:\.|$)")
 
 
 class IndexStore:
@@ -50,6 +52,7 @@ class IndexStore:
         self._faiss: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
         self._pending_texts: dict[str, str] = {}
         self._text_cache: dict[str, str] = {}
+        self._bm25: BM25Index | None = None  # built on first use when not on disk or stale
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -85,6 +88,8 @@ class IndexStore:
             store.created_at = manifest.get("created_at", store.created_at)
             store.documents = {d["doc_id"]: DocumentInfo(**d) for d in manifest["documents"]}
             store._faiss = faiss.read_index(str(root / manifest["files"]["vectors"]))
+            if "bm25" in manifest["files"]:
+                store._bm25 = BM25Index.load(root / manifest["files"]["bm25"])
             with (root / manifest["files"]["chunks"]).open(encoding="utf-8") as f:
                 for line in f:
                     c = json.loads(line)
@@ -131,7 +136,7 @@ class IndexStore:
         params = None
         n = self._faiss.ntotal
         if within is not None:
-            allowed = np.array([i for d in within for i in self._by_doc.get(d, [])], dtype=np.int64)
+            allowed = np.array(self.chunk_ids(within), dtype=np.int64)
             if not len(allowed):
                 return []
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
@@ -141,6 +146,25 @@ class IndexStore:
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         scores, ids = self._faiss.search(query, min(k, n), params=params)
         return [(self.chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+
+    @property
+    def bm25(self) -> BM25Index:
+        """BM25 over the chunks (title + text, as embedded); loaded from disk or built on first use."""
+        if self._bm25 is None:
+            rows = []
+            for fid, c in self.chunks.items():
+                title = self.documents[c.doc_id].title
+                rows.append((fid, f"{title}\n{c.text}" if title else c.text))
+            self._bm25 = BM25Index.build(rows)
+        return self._bm25
+
+    def chunk_ids(self, within: Collection[str]) -> list[int]:
+        """The FAISS ids of the chunks of these documents."""
+        return [i for d in within for i in self._by_doc.get(d, [])]
+
+    def vector(self, faiss_id: int) -> np.ndarray:
+        """The stored (normalised) vector of one chunk."""
+        return np.asarray(self._faiss.reconstruct(int(faiss_id)), dtype=np.float32)
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """All `(faiss_ids, vectors)`, for reference checks and exports."""
@@ -182,6 +206,7 @@ class IndexStore:
         self._by_doc[info.doc_id] = ids.tolist()
         self.documents[info.doc_id] = info
         self._pending_texts[info.content_hash] = text
+        self._bm25 = None
 
     def remove(self, doc_id: str) -> None:
         """Remove a document and its chunks."""
@@ -193,6 +218,7 @@ class IndexStore:
             self._faiss.remove_ids(faiss.IDSelectorBatch(np.array(ids, dtype=np.int64)))
             for fid in ids:
                 del self.chunks[fid]
+            self._bm25 = None
 
     def save(self) -> None:
         """Write a new generation, then switch the manifest to it in one `os.replace`."""
@@ -203,7 +229,7 @@ class IndexStore:
         # Never reuse a file name still on disk (after --rebuild the count starts again).
         on_disk = [int(m.group(1)) for p in self.path.iterdir() if (m := _GENERATION.match(p.name))]
         gen = max([self.generation, *on_disk]) + 1
-        files = {"vectors": f"vectors.{gen}.faiss", "chunks": f"chunks.{gen}.jsonl"}
+        files = {"vectors": f"vectors.{gen}.faiss", "chunks": f"chunks.{gen}.jsonl", "bm25": f"bm25.{gen}"}
         for h, text in self._pending_texts.items():
             target = self.path / "texts" / f"{h}.txt"
             if not target.exists():
@@ -214,6 +240,9 @@ class IndexStore:
         with _atomic(self.path / files["chunks"]) as tmp, tmp.open("w", encoding="utf-8") as f:
             for c in sorted(self.chunks.values(), key=lambda c: (c.doc_id, c.start)):
                 f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+        bm25_tmp = Path(tempfile.mkdtemp(dir=self.path, prefix=f".{files['bm25']}.", suffix=".tmp"))
+        self.bm25.save(bm25_tmp)
+        os.replace(bm25_tmp, self.path / files["bm25"])
         manifest = {
             "format_version": FORMAT_VERSION,
             "generation": gen,
@@ -235,9 +264,12 @@ class IndexStore:
     def _collect_garbage(self, files: dict[str, str]) -> None:
         keep = set(files.values()) | {MANIFEST}
         for p in self.path.iterdir():
-            stale = p.name.startswith(("vectors.", "chunks.")) or p.name.endswith(".tmp")
-            if p.is_file() and stale and p.name not in keep:
-                p.unlink(missing_ok=True)
+            stale = p.name.startswith(("vectors.", "chunks.", "bm25.", ".bm25.")) or p.name.endswith(".tmp")
+            if stale and p.name not in keep:
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
         live = {f"{d.content_hash}.txt" for d in self.documents.values()}
         for p in (self.path / "texts").iterdir():
             if p.name not in live:

@@ -17,7 +17,7 @@ from index.settings import IndexSettings
 from index.store import IndexStore
 from rag.answer import ExtractiveAnswerer
 from rag.chat import ChatSession, FollowUp
-from rag.retrieve import DenseRetriever
+from rag.retrieve import make_retriever
 from rag.settings import Settings
 from rag.types import Answer, Passage
 
@@ -37,7 +37,9 @@ class Assistant:
         store.check_compatible(embedder.name, self.settings.index.chunking())
         self.store = store
         self.embedder = embedder
-        self.retriever = DenseRetriever(store, embedder)
+        self.retriever = make_retriever(
+            self.settings.retriever, store, embedder, self.settings.weight_bm25, self.settings.rrf_k
+        )
         self.answerer = ExtractiveAnswerer(embedder, store.text, self.settings)
         self.report: BuildReport | None = None
 

@@ -1,14 +1,50 @@
-"""Dense retrieval over the FAISS index."""
+"""Retrieval over an index: dense (FAISS), BM25 (bm25s), or both fused (the default).
+
+Every retriever returns `Passage`s whose `score` is the chunk's cosine similarity to the question,
+whatever ranked it, so the answerer and its refusal threshold see one scale.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Protocol
 
 import numpy as np
 
 from index.embed import Embedder
+from index.errors import InputError
 from index.store import IndexStore
+from index.types import Chunk
 from rag.types import Passage
+
+RETRIEVERS = ("hybrid", "dense", "bm25")
+
+
+class Retriever(Protocol):
+    def retrieve(
+        self,
+        query: str,
+        k: int,
+        vector: np.ndarray | None = None,
+        within: Collection[str] | None = None,
+    ) -> list[Passage]:
+        """The `k` best passages for `query`, best first (`within`: only those document ids)."""
+        ...
+
+
+def _passage(store: IndexStore, chunk: Chunk, score: float) -> Passage:
+    info = store.documents[chunk.doc_id]
+    return Passage(
+        doc_id=chunk.doc_id,
+        source=info.source,
+        title=info.title,
+        text=chunk.text,
+        start=chunk.start,
+        end=chunk.end,
+        score=score,
+        chunk_id=chunk.chunk_id,
+        sentences=chunk.sentences,
+    )
 
 
 class DenseRetriever:
@@ -25,25 +61,95 @@ class DenseRetriever:
         vector: np.ndarray | None = None,
         within: Collection[str] | None = None,
     ) -> list[Passage]:
-        """The `k` best passages for `query`, best first.
-
-        `vector` skips re-embedding the query; `within` limits the search to those document ids.
-        """
         qvec = self.embedder.embed_query(query) if vector is None else vector
-        passages = []
-        for chunk, score in self.store.search(qvec, k, within):
-            info = self.store.documents[chunk.doc_id]
-            passages.append(
-                Passage(
-                    doc_id=chunk.doc_id,
-                    source=info.source,
-                    title=info.title,
-                    text=chunk.text,
-                    start=chunk.start,
-                    end=chunk.end,
-                    score=score,
-                    chunk_id=chunk.chunk_id,
-                    sentences=chunk.sentences,
-                )
-            )
-        return passages
+        return [_passage(self.store, c, s) for c, s in self.store.search(qvec, k, within)]
+
+
+class BM25Retriever:
+    """Rank chunks by BM25 alone (for comparison); scores are still cosine similarities."""
+
+    def __init__(self, store: IndexStore, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+
+    def retrieve(
+        self,
+        query: str,
+        k: int,
+        vector: np.ndarray | None = None,
+        within: Collection[str] | None = None,
+    ) -> list[Passage]:
+        allowed = None if within is None else self.store.chunk_ids(within)
+        hits = self.store.bm25.search(query, k, allowed)
+        qvec = self.embedder.embed_query(query) if vector is None else vector
+        return [
+            _passage(self.store, self.store.chunks[i], float(self.store.vector(i) @ qvec)) for i, _ in hits
+        ]
+
+
+class HybridRetriever:
+    """Dense and BM25 rankings fused by reciprocal rank fusion (weights tuned on dev splits).
+
+    fused(chunk) = w_dense / (rrf_k + rank_dense) + w_bm25 / (rrf_k + rank_bm25), over the top
+    `depth` chunks of each ranking.
+    """
+
+    def __init__(
+        self,
+        store: IndexStore,
+        embedder: Embedder,
+        weight_bm25: float = 1.0,
+        rrf_k: int = 2,
+        depth: int = 100,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.weight_bm25 = weight_bm25
+        self.rrf_k = rrf_k
+        self.depth = depth
+
+    def retrieve(
+        self,
+        query: str,
+        k: int,
+        vector: np.ndarray | None = None,
+        within: Collection[str] | None = None,
+    ) -> list[Passage]:
+        qvec = self.embedder.embed_query(query) if vector is None else vector
+        depth = max(self.depth, k)
+        dense = self.store.search(qvec, depth, within)
+        allowed = None if within is None else self.store.chunk_ids(within)
+        lexical = self.store.bm25.search(query, depth, allowed)
+        cosine = {c.faiss_id: s for c, s in dense}
+        fused = fuse(
+            [[c.faiss_id for c, _ in dense], [i for i, _ in lexical]], [1.0, self.weight_bm25], self.rrf_k
+        )
+        out = []
+        for fid in fused[:k]:
+            score = cosine.get(fid)
+            if score is None:
+                score = float(self.store.vector(fid) @ qvec)
+            out.append(_passage(self.store, self.store.chunks[fid], score))
+        return out
+
+
+def fuse(rankings: list[list[int]], weights: list[float], rrf_k: int) -> list[int]:
+    """Weighted reciprocal rank fusion: ids by sum(w / (rrf_k + rank)), ties by first appearance."""
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, i in enumerate(ranking, 1):
+            scores[i] = scores.get(i, 0.0) + weight / (rrf_k + rank)
+    return sorted(scores, key=lambda i: -scores[i])
+
+
+def make_retriever(
+    kind: str, store: IndexStore, embedder: Embedder, weight_bm25: float = 1.0, rrf_k: int = 2
+) -> Retriever:
+    """The retriever named `kind`: hybrid (default), dense or bm25."""
+    if kind == "hybrid":
+        return HybridRetriever(store, embedder, weight_bm25, rrf_k)
+    if kind == "dense":
+        return DenseRetriever(store, embedder)
+    if kind == "bm25":
+        return BM25Retriever(store, embedder)
+    raise InputError(f"unknown retriever '{kind}'; choose one of {', '.join(RETRIEVERS)}")

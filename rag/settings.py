@@ -17,6 +17,11 @@ class Settings:
     """
 
     index: IndexSettings = field(default_factory=IndexSettings)
+    # hybrid (dense + BM25 by weighted reciprocal rank fusion), dense or bm25; the fusion was chosen
+    # on dev splits with evals/tune_fusion.py (evals/reports/fusion_dev.json)
+    retriever: str = "hybrid"
+    weight_bm25: float = 1.0
+    rrf_k: int = 2
     top_k: int = 6
     max_sentences: int = 3
     refusal_threshold: float = 0.33
@@ -29,6 +34,8 @@ class Settings:
     extra_sentence_margin: float = 0.06
 
     def __post_init__(self) -> None:
+        if self.retriever not in ("hybrid", "dense", "bm25"):
+            raise InputError(f"unknown retriever '{self.retriever}'; choose one of hybrid, dense, bm25")
         if self.top_k < 1:
             raise InputError(f"top_k must be greater than 0. Currently, top_k is {self.top_k}")
         if not 1 <= self.max_sentences <= 3:

@@ -66,7 +66,7 @@ def test_run_eval_scores_answers_rankings_and_writes_the_report(tmp_path: Path) 
     assert rows["q1"]["relevant"] == {hubs: 1}
     assert rows["q2"]["relevant"] == {next(d for d in bot.store.documents if d.endswith("ports.txt")): 1}
     assert rows["q3"]["refused"] and rows["q3"]["em"] == 1.0 and rows["q3"]["contains_answer"] is None
-    assert rows["q4"]["rankings"]["ours (dense)"] == [hubs]
+    assert rows["q4"]["rankings"]["ours (hybrid)"] == [hubs]
     assert rows["q4"]["rankings"]["bm25 (bm25s)"] == [hubs]
     assert rows["q1"]["retrieval"]["bm25 (bm25s)"]["hit@1"] == 1.0
 
@@ -84,7 +84,7 @@ def test_run_eval_scores_answers_rankings_and_writes_the_report(tmp_path: Path) 
     )
     assert report["overall"]["questions"] == 4 and set(report["groups"]) == {"g", "none"}
     assert report["overall"]["refusal_recall"] == 1.0
-    assert report["overall"]["retrieval"]["ours (dense)"]["queries"] == 3
+    assert report["overall"]["retrieval"]["ours (hybrid)"]["queries"] == 3
     files = write_report(tmp_path / "out", run, report, 0.45)
     assert {f.name for f in files} == {
         "report.json",
@@ -168,7 +168,10 @@ def test_rag_eval_command_on_a_jsonl_set(tmp_path: Path) -> None:
     [
         (["nope"], "unknown eval set 'nope'; built-in sets: scifact, squad, rgb, multihop, bundled"),
         (["bundled", "--split", "dev"], "the bundled set has no 'dev' split; use --split all"),
-        (["squad", "--compare", "foo"], "unknown --compare system(s) ['foo']; choose from bm25, llama-index"),
+        (
+            ["squad", "--compare", "foo"],
+            "unknown --compare system(s) ['foo']; choose from dense, bm25, llama-index",
+        ),
         (["bundled", "--limit", "0"], "--limit must be at least 1"),
     ],
 )

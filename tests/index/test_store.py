@@ -81,6 +81,7 @@ def test_save_load_round_trip(tmp_path: Path, fake_embedder: FakeEmbedder) -> No
     assert manifest["chunking"] == {"chunk_size": 48, "chunk_overlap": 8}
     assert manifest["format_version"] == 1
     assert sorted(p.name for p in idx.iterdir() if not p.name.startswith(".")) == [
+        "bm25.1",
         "chunks.1.jsonl",
         "manifest.json",
         "texts",
@@ -138,3 +139,28 @@ def test_crash_while_saving_leaves_previous_index_loadable(
     after = IndexStore.open(idx)
     assert after.documents == before.documents and after.chunks == before.chunks
     assert not [p for p in idx.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_bm25_is_stored_and_follows_every_change(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    docs = _corpus(tmp_path / "docs", n=4)
+    write(docs / "extra.txt", "The zebra logistics park ships 40,000 parcels a day from Ningbo.")
+    idx = tmp_path / "idx"
+    build_index([docs], idx, fake_embedder, SETTINGS)
+    store = IndexStore.open(idx)
+    assert store._bm25 is not None  # loaded from bm25.1/, not rebuilt
+    hits = store.bm25.search("zebra parcels Ningbo", 3)
+    assert store.chunks[hits[0][0]].doc_id.endswith("extra.txt")
+    # Within limits the ids searched.
+    doc0 = next(d for d in store.documents if d.endswith("doc0.txt"))
+    assert {
+        store.chunks[i].doc_id for i, _ in store.bm25.search("Document part", 50, store.chunk_ids([doc0]))
+    } == {doc0}
+    # Removing a document updates the stored BM25 in the new generation; old files are collected.
+    (docs / "extra.txt").unlink()
+    build_index([docs], idx, fake_embedder, SETTINGS)
+    assert sorted(p.name for p in idx.iterdir() if p.name.startswith("bm25")) == ["bm25.2"]
+    again = IndexStore.open(idx)
+    assert all(
+        not again.chunks[i].doc_id.endswith("extra.txt") for i, _ in again.bm25.search("zebra Ningbo", 5)
+    )
+    assert sorted(again.bm25.ids.tolist()) == sorted(again.chunks)

@@ -1,0 +1,84 @@
+"""BM25 over an index's chunks (bm25s, Lucene scoring, English stemming and stop words).
+
+Stored beside the vectors as `bm25.<gen>/` (bm25s's own files plus `ids.npy`, the FAISS id of
+each row) and rebuilt from the chunk texts whenever the index changes: tokenising and indexing
+SciFact's 16,835 chunks takes about 1.4 s on 2 cores, against minutes of embedding.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@cache
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str]) -> Any:
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+
+
+class BM25Index:
+    """Sparse lexical search over chunks, returning FAISS ids with their BM25 scores."""
+
+    def __init__(self, model: Any, ids: np.ndarray) -> None:
+        self.model = model
+        self.ids = ids
+        self._row = {int(fid): row for row, fid in enumerate(ids.tolist())}
+
+    @classmethod
+    def build(cls, rows: Iterable[tuple[int, str]]) -> BM25Index:
+        """Index `(faiss_id, text)` pairs."""
+        import bm25s
+
+        pairs = list(rows)
+        ids = np.array([fid for fid, _ in pairs], dtype=np.int64)
+        model = bm25s.BM25()
+        if pairs:
+            model.index(tokenize([text for _, text in pairs]), show_progress=False)
+        return cls(model, ids)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if len(self.ids):
+            self.model.save(str(folder))
+        np.save(folder / "ids.npy", self.ids)
+        (folder / "bm25.json").write_text(json.dumps({"rows": len(self.ids)}) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> BM25Index:
+        import bm25s
+
+        ids = np.load(folder / "ids.npy")
+        model = bm25s.BM25.load(str(folder)) if len(ids) else bm25s.BM25()
+        return cls(model, ids)
+
+    def search(self, query: str, k: int, allowed: Iterable[int] | None = None) -> list[tuple[int, float]]:
+        """Up to `k` (faiss_id, score) pairs with a positive score, best first; `allowed` limits the ids."""
+        n = len(self.ids)
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(n, dtype=np.float32)
+            rows = [self._row[i] for i in allowed if i in self._row]
+            mask[rows] = 1.0
+            n = len(rows)
+        if n == 0 or k < 1:
+            return []
+        tokens = tokenize([query])
+        if not tokens.vocab:
+            return []
+        rows_, scores = self.model.retrieve(
+            tokens, k=min(k, n), show_progress=False, weight_mask=mask, n_threads=1
+        )
+        return [(int(self.ids[int(r)]), float(s)) for r, s in zip(rows_[0], scores[0], strict=True) if s > 0]
