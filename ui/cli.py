@@ -72,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
         "--index-dir", default=os.environ.get("RAG_INDEX_DIR"), help="default: the bundled e-commerce corpus"
     )
     p.add_argument("-k", "--top-k", type=int, default=None, help="passages to read (default 6)")
+    p.add_argument(
+        "--retriever", choices=("hybrid", "dense", "bm25"), help="how passages are found (default: hybrid)"
+    )
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.set_defaults(func=_ask)
 
@@ -129,6 +132,8 @@ def _ask(args: argparse.Namespace) -> int:
     bot = _open(args.index_dir)
     if args.top_k is not None:
         bot = bot.with_settings(top_k=args.top_k)
+    if args.retriever:
+        bot = bot.with_settings(retriever=args.retriever)
     answer = bot.ask(args.question)
     print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else format_answer(answer))
     return 0

@@ -54,6 +54,12 @@ def test_index_then_ask_json(tmp_path: Path) -> None:
     result = rag("ask", "Who won the 2022 FIFA World Cup?", "--index-dir", str(idx))
     assert result.returncode == 0 and "I could not find this in the indexed documents." in result.stdout
 
+    for kind in ("dense", "bm25"):
+        result = rag(
+            "ask", "How much was cross-border trade worth?", "--index-dir", str(idx), "--retriever", kind
+        )
+        assert result.returncode == 0 and "369 billion" in result.stdout, (kind, result.stderr)
+
 
 @pytest.mark.unit
 def test_missing_path(tmp_path: Path) -> None:
