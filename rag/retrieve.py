@@ -47,12 +47,16 @@ def _passage(store: IndexStore, chunk: Chunk, score: float) -> Passage:
     )
 
 
-class DenseRetriever:
-    """Rank chunks by cosine similarity between the query and chunk embeddings."""
+class _OverIndex:
+    """A retriever over one index and the embedding model it was built with."""
 
     def __init__(self, store: IndexStore, embedder: Embedder) -> None:
         self.store = store
         self.embedder = embedder
+
+
+class DenseRetriever(_OverIndex):
+    """Rank chunks by cosine similarity between the query and chunk embeddings."""
 
     def retrieve(
         self,
@@ -65,12 +69,8 @@ class DenseRetriever:
         return [_passage(self.store, c, s) for c, s in self.store.search(qvec, k, within)]
 
 
-class BM25Retriever:
+class BM25Retriever(_OverIndex):
     """Rank chunks by BM25 alone (for comparison); scores are still cosine similarities."""
-
-    def __init__(self, store: IndexStore, embedder: Embedder) -> None:
-        self.store = store
-        self.embedder = embedder
 
     def retrieve(
         self,
@@ -87,7 +87,7 @@ class BM25Retriever:
         ]
 
 
-class HybridRetriever:
+class HybridRetriever(_OverIndex):
     """Dense and BM25 rankings fused by reciprocal rank fusion (weights tuned on dev splits).
 
     fused(chunk) = w_dense / (rrf_k + rank_dense) + w_bm25 / (rrf_k + rank_bm25), over the top
@@ -102,8 +102,7 @@ class HybridRetriever:
         rrf_k: int = 2,
         depth: int = 100,
     ) -> None:
-        self.store = store
-        self.embedder = embedder
+        super().__init__(store, embedder)
         self.weight_bm25 = weight_bm25
         self.rrf_k = rrf_k
         self.depth = depth
