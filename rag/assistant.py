@@ -125,9 +125,14 @@ def bundled_corpus_dir() -> Path:
 
 
 def bundled_index_dir(cache_dir: str | os.PathLike[str] | None, settings: IndexSettings) -> Path:
-    """Where the bundled corpus's index lives: named by the corpus content and the index settings."""
+    """Where the bundled corpus's index lives: named by the corpus (its folder and content) and the settings.
+
+    The folder is part of the name because citations carry source paths: two checkouts never share
+    an index whose paths point into the other one.
+    """
     base = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     digest = hashlib.sha256(repr(sorted(vars(settings).items())).encode())
+    digest.update(str(bundled_corpus_dir().resolve()).encode())
     for p in sorted(bundled_corpus_dir().glob("*.md")):
         digest.update(p.name.encode() + p.read_bytes())
     return base / f"bundled-{digest.hexdigest()[:12]}"

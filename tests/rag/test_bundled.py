@@ -24,3 +24,21 @@ def test_bundled_corpus_answers_with_citations(tmp_path: Path) -> None:
     assert "12" in follow.ask("And how many cities did it expand to the next year?").citations[0].quote
     again = Assistant.bundled(cache_dir=tmp_path)  # second use loads, does not rebuild
     assert again.report is None and again.store.generation == bot.store.generation
+
+
+@pytest.mark.unit
+def test_two_checkouts_do_not_share_the_bundled_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    import rag.assistant as assistant
+    from index.settings import IndexSettings
+
+    dirs = []
+    for name in ("a", "b"):
+        copy = tmp_path / name / "corpus"
+        shutil.copytree(bundled_corpus_dir(), copy)
+        monkeypatch.setattr(assistant, "bundled_corpus_dir", lambda copy=copy: copy)
+        dirs.append(assistant.bundled_index_dir(tmp_path / "cache", IndexSettings()))
+    assert dirs[0] != dirs[1] and dirs[0].parent == dirs[1].parent
