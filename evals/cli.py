@@ -43,6 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="SYSTEMS",
         help=f"also rank with baselines, side by side (default with the flag: {','.join(BASELINES)})",
     )
+    p.add_argument(
+        "--reranker", help="CrossEncoder folder or name that re-orders the passages (default: none)"
+    )
     p.add_argument("--out", help="report folder (default: eval-reports/SET-SPLIT)")
     p.add_argument("--data-dir", help="the shared datasets folder (default: ../shared/datasets)")
     p.add_argument("--cache-dir", help="where eval indexes are cached (default: ~/.cache/rag-assistant)")
@@ -64,9 +67,11 @@ def run(args: argparse.Namespace) -> int:
         if args.limit < len(items):
             keep = set(random.Random(0).sample(range(len(items)), args.limit))
             items = [item for i, item in enumerate(items) if i in keep]
-    settings = Settings()
+    settings = Settings(reranker=args.reranker)
     if args.index_dir:
         bot = Assistant.load(args.index_dir)
+        if args.reranker:
+            bot = bot.with_settings(reranker=args.reranker)
         settings = bot.settings
     else:
         bot = open_corpus(task.corpus, cache, settings, progress)
@@ -89,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
             **bot.store.chunking,
             "top_k": settings.top_k,
             "refusal_threshold": settings.refusal_threshold,
+            "unmatched_penalty": settings.unmatched_penalty,
+            "reranker": settings.reranker,
         },
         "environment": environment(),
         "seconds": None,
@@ -126,7 +133,9 @@ def _baselines(spec: str, bot: Assistant, cache: Path, task: EvalTask, progress:
     rankers: list[Ranker] = []
     for name in _compare_names(spec):
         if name == "dense":
-            rankers.append(AssistantRanker(bot.with_settings(retriever="dense"), "dense alone (FAISS)"))
+            rankers.append(
+                AssistantRanker(bot.with_settings(retriever="dense", reranker=None), "dense alone (FAISS)")
+            )
         elif name == "bm25":
             rankers.append(BM25Ranker(bot))
         else:

@@ -39,7 +39,8 @@ class AssistantRanker:
 
     def __init__(self, bot: Assistant, name: str | None = None) -> None:
         self.bot = bot
-        self.name = name or f"ours ({bot.settings.retriever})"
+        rerank = " + reranker" if bot.settings.reranker else ""
+        self.name = name or f"ours ({bot.settings.retriever}{rerank})"
 
     def rank(self, question: str, k: int, within: Collection[str] | None = None) -> list[str]:
         depth = 3 * k

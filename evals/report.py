@@ -60,7 +60,9 @@ def markdown(run: EvalRun, report: dict[str, Any]) -> str:
         "",
         f"{overall['questions']} questions ({overall['answerable']} answerable, "
         f"{overall['unanswerable']} unanswerable); answer mode: extractive; "
-        f"refusal threshold {report['settings']['refusal_threshold']}; top_k {report['settings']['top_k']}.",
+        f"refusal threshold {report['settings']['refusal_threshold']} "
+        f"(unmatched-term penalty {report['settings'].get('unmatched_penalty', 0.0)}); "
+        f"top_k {report['settings']['top_k']}; reranker: {report['settings'].get('reranker') or 'none'}.",
         "",
     ]
     columns = ["all", *report["groups"]]

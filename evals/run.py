@@ -172,6 +172,7 @@ def _row(
         "refused": answer.refused,
         "answer": answer.text,
         "confidence": answer.confidence,
+        "unmatched_terms": list(answer.unmatched_terms),
         "contains_answer": metrics.contains_answer(prediction, item.answers)
         if item.answerable and item.answers
         else None,

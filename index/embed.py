@@ -6,7 +6,7 @@ import hashlib
 import importlib.util
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -103,27 +103,43 @@ def verify_weights(model_dir: Path, expected_sha256: str) -> None:
 
 
 def _load_model(name: str) -> Any:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if name in BUNDLED_NAMES:
         model_dir = bundled_model_dir()
         verify_weights(model_dir, BUNDLED_WEIGHTS_SHA256)
         target = str(model_dir)
     else:
         target = name
+
+    def sentence_transformer(where: str) -> Any:
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(where, device="cpu")
+
+    return load_sentence_transformers_model(
+        sentence_transformer, target, "embedding model", "a sentence-transformers model", name
+    )
+
+
+def load_sentence_transformers_model(
+    factory: Callable[[str], Any], target: str, kind: str, expected: str, name: str | None = None
+) -> Any:
+    """Load `target` (a local folder, or a hub id) with `factory`; failures become one clear line.
+
+    `kind` names the model in messages ("embedding model"), `expected` what a folder must hold.
+    """
+    name = name or target
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     local = Path(target).expanduser()
     if not local.exists() and name.startswith((".", "/", "~")):
-        raise ModelLoadError(
-            f"model path '{name}' does not exist; give a folder with a sentence-transformers model"
-        )
+        raise ModelLoadError(f"{kind} path '{name}' does not exist; give a folder with {expected}")
     try:
-        from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
-        return SentenceTransformer(str(local) if local.exists() else target, device="cpu")
+        return factory(str(local) if local.exists() else target)
     except Exception as exc:
         raise ModelLoadError(
-            f"could not load embedding model '{name}' ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+            f"could not load {kind} '{name}' ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
             "give a local model folder, or a hub id while online"
         ) from None

@@ -3,8 +3,13 @@
 No LLM is involved. Each sentence of the retrieved passages is scored on four signals: its
 embedding similarity to the question, the share of the question's (IDF-weighted, stemmed) terms it
 contains, whether it holds the kind of thing asked for (a number for "how many", a year for
-"when"), and the score of the passage it sits in. The answer is refused when even the best sentence
-scores below a threshold calibrated on dev data.
+"when"), and the score of the passage it sits in.
+
+The answer is refused when its confidence falls below a threshold calibrated on dev data
+(`evals/calibrate.py`). The confidence is the best sentence's score, less a penalty for the share
+of the question's years and proper names that none of the documents the passages come from
+mention: "How many pilot zones will China have in 2030?" loses half the penalty when they say
+nothing of 2030.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ from __future__ import annotations
 import math
 import re
 import threading
+import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -35,8 +41,16 @@ _NUMBER_QUESTION = re.compile(
     r"figure|total|value|volume|growth)|when|what year|which year|what date|by how)\b",
     re.IGNORECASE,
 )
-_HAS_NUMBER = re.compile(r"\d")
+_NAME_QUESTION = re.compile(
+    r"\b(who|whom|whose|where|what (city|country|company|name|organi[sz]ation|place|region|title|firm|"
+    r"platform|university)|which (city|country|company|organi[sz]ation|place|region|university|firm|platform|person))\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NAME = re.compile(r"(?<=[^.!?]\s)[A-Z][\w\-']*")  # a capitalised word that does not open the sentence
 _MIN_SENTENCE_WORDS = 4  # shorter lines are headings, bylines or captions, not answers
+_YEAR = re.compile(r"(1[5-9]|20)\d\d")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-']*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
 @cache
@@ -67,6 +81,46 @@ def terms(text: str) -> set[str]:
     return {_stem(w) for w in _WORD.findall(text.lower()) if w not in stop}
 
 
+def _fold(text: str) -> str:
+    """Drop accents, so that "Maiziere" matches "Maizière"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def key_terms(question: str) -> dict[str, set[str]]:
+    """The years and proper names in `question`, each with its stemmed terms.
+
+    A key term is a year ("2030") or a capitalised word after the first ("India", "Temu's"). Other
+    numbers, acronyms and symbols ("10%", "UK", "PrP") are left out: documents often say them
+    another way ("one in ten", "United Kingdom"), so their absence says little.
+    """
+    out: dict[str, set[str]] = {}
+    for i, token in enumerate(_TOKEN.findall(_fold(question))):
+        word = token.split("'")[0]
+        is_year = bool(_YEAR.fullmatch(word))
+        is_name = i > 0 and word[:1].isupper() and word[1:].isalpha() and word[1:].islower()
+        if is_year or is_name:
+            stems = terms(word)
+            if stems:
+                out[token] = stems
+    return out
+
+
+@lru_cache(maxsize=256)
+def _document_terms(text: str) -> frozenset[str]:
+    return frozenset(terms(_fold(text)))
+
+
+def unmatched_terms(question: str, documents: Iterable[str]) -> tuple[str, ...]:
+    """The question's names and numbers that none of `documents` (their texts) mention."""
+    keys = key_terms(question)
+    if not keys:
+        return ()
+    seen: set[str] = set()
+    for text in documents:
+        seen |= _document_terms(text)
+    return tuple(token for token, stems in keys.items() if not stems & seen)
+
+
 @dataclass(frozen=True)
 class _Candidate:
     passage: Passage
@@ -86,6 +140,10 @@ class SentenceVectors:
         self.max_entries = max_entries
         self._vectors: OrderedDict[tuple[str, int, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
 
     def embed(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
         keys = [(embedder.name, embedder.dimension, t) for t in texts]
@@ -132,14 +190,19 @@ class ExtractiveAnswerer:
         resolved_question: str | None = None,
     ) -> Answer:
         resolved = resolved_question or question
+        keys = len(key_terms(question))
+        unmatched = unmatched_terms(
+            question, [self.document_text(d) for d in dict.fromkeys(p.doc_id for p in passages)]
+        )
         candidates = self._candidates(passages)
         if not candidates:
-            return _refusal(question, resolved, passages, 0.0)
+            return _refusal(question, resolved, passages, 0.0, unmatched)
         scores = self._score(question, qvec, candidates, followup)
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]])
-        if best < self.settings.refusal_threshold:
-            return _refusal(question, resolved, passages, best)
+        confidence = best - self.settings.unmatched_penalty * (len(unmatched) / keys if keys else 0.0)
+        if confidence < self.settings.refusal_threshold:
+            return _refusal(question, resolved, passages, confidence, unmatched)
         chosen: list[int] = []
         length = 0
         for i in order:
@@ -156,7 +219,7 @@ class ExtractiveAnswerer:
             for p in [c.passage]
         ]
         text, citations = cite(quotes)
-        return Answer(question, text, False, citations, tuple(passages), resolved, best)
+        return Answer(question, text, False, citations, tuple(passages), resolved, confidence, unmatched)
 
     def _candidates(self, passages: list[Passage]) -> list[_Candidate]:
         """Whole sentences of the passages, each once, in passage order."""
@@ -183,14 +246,13 @@ class ExtractiveAnswerer:
             semantic = 0.7 * semantic + 0.3 * (vectors @ context_vec)
 
         q_terms = terms(question)
-        c_terms = [terms(c.quote) for c in cands]
+        matched = [_matching(q_terms, terms(c.quote)) for c in cands]
         n = len(cands)
-        idf = {t: math.log(1 + n / (1 + sum(t in ct for ct in c_terms))) for t in q_terms}
+        idf = {t: math.log(1 + n / (1 + sum(t in m for m in matched))) for t in q_terms}
         total = sum(idf.values()) or 1.0
-        lexical = np.array([sum(idf[t] for t in q_terms & ct) / total for ct in c_terms])
+        lexical = np.array([sum(idf[t] for t in m) / total for m in matched])
 
-        wants_number = bool(_NUMBER_QUESTION.search(question))
-        answer_type = np.array([float(wants_number and bool(_HAS_NUMBER.search(c.quote))) for c in cands])
+        answer_type = np.array([_states_answer(question, c.quote) for c in cands])
         passage = np.array([c.passage.score for c in cands])
 
         scores = (
@@ -202,6 +264,30 @@ class ExtractiveAnswerer:
         if followup is not None:
             scores += np.array([_continuity(c, followup) for c in cands])
         return np.asarray(scores, dtype=np.float64)
+
+
+def _matching(q_terms: set[str], s_terms: set[str]) -> set[str]:
+    """The question terms a sentence has: the same stem, or one stem extending the other
+    ("australia" / "australian", "europ" / "european"), for stems of five letters or more."""
+    out = q_terms & s_terms
+    for t in q_terms - out:
+        if len(t) >= 5 and any(len(w) >= 5 and (w.startswith(t) or t.startswith(w)) for w in s_terms):
+            out.add(t)
+    return out
+
+
+def _states_answer(question: str, quote: str) -> float:
+    """1.0 when `quote` holds something of the kind asked for that the question does not already say.
+
+    A number for "how many" or "when", a name for "who" or "which city". A sentence that only
+    repeats the question's own numbers and names states nothing new.
+    """
+    asked = question.lower()
+    if _NUMBER_QUESTION.search(question):
+        return float(any(n not in asked for n in _NUMBER.findall(quote)))
+    if _NAME_QUESTION.search(question):
+        return float(any(w.lower() not in asked for w in _NAME.findall(quote)))
+    return 0.0
 
 
 def _is_statement(quote: str) -> bool:
@@ -224,5 +310,7 @@ def _continuity(c: _Candidate, followup: FollowUp) -> float:
     return bonus
 
 
-def _refusal(question: str, resolved: str, passages: list[Passage], confidence: float) -> Answer:
-    return Answer(question, REFUSAL_TEXT, True, (), tuple(passages), resolved, confidence)
+def _refusal(
+    question: str, resolved: str, passages: list[Passage], confidence: float, unmatched: tuple[str, ...]
+) -> Answer:
+    return Answer(question, REFUSAL_TEXT, True, (), tuple(passages), resolved, confidence, unmatched)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -17,9 +17,13 @@ from index.settings import IndexSettings
 from index.store import IndexStore
 from rag.answer import ExtractiveAnswerer
 from rag.chat import ChatSession, FollowUp
-from rag.retrieve import make_retriever
+from rag.generate import GenerativeAnswerer
+from rag.llm import ChatLLM
+from rag.rerank import CrossEncoderReranker, RerankingRetriever
+from rag.retrieve import Retriever, make_retriever
 from rag.settings import Settings
 from rag.types import Answer, Passage
+from rag.verify import Verifier
 
 
 class Assistant:
@@ -37,10 +41,17 @@ class Assistant:
         store.check_compatible(embedder.name, self.settings.index.chunking())
         self.store = store
         self.embedder = embedder
-        self.retriever = make_retriever(
+        self.retriever: Retriever = make_retriever(
             self.settings.retriever, store, embedder, self.settings.weight_bm25, self.settings.rrf_k
         )
+        if self.settings.reranker:
+            reranker = CrossEncoderReranker.load(self.settings.reranker)
+            self.retriever = RerankingRetriever(self.retriever, reranker, self.settings.rerank_depth)
         self.answerer = ExtractiveAnswerer(embedder, store.text, self.settings)
+        self.generator: GenerativeAnswerer | None = None
+        if self.settings.answer_mode == "llm" and self.settings.llm is not None:
+            verifier = Verifier(embedder, store.text, self.settings.support_threshold)
+            self.generator = GenerativeAnswerer(ChatLLM(self.settings.llm), verifier, self.answerer)
         self.report: BuildReport | None = None
 
     @classmethod
@@ -95,12 +106,37 @@ class Assistant:
 
         `within` limits the search to those document ids (default: the whole index).
         """
+        for item in self.stream(question, k, followup, within, live=False):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("stream() always ends with an Answer")  # pragma: no cover
+
+    def stream(
+        self,
+        question: str,
+        k: int | None = None,
+        followup: FollowUp | None = None,
+        within: Collection[str] | None = None,
+        live: bool = True,
+    ) -> Iterator[str | Answer]:
+        """Like `ask`, but in llm mode (with `live`) yields the LLM's text as it arrives; the last
+        item is always the checked `Answer`, which replaces that text."""
         question = _check_question(question)
+        k = k or self.settings.top_k
+        if self.generator is not None:
+            resolved, notice = self.generator.standalone(question, followup)
+            qvec = self.embedder.embed_query(resolved)
+            passages = self.retriever.retrieve(resolved, k, qvec, within)
+            for item in self.generator.stream(question, passages, qvec, resolved, live):
+                if isinstance(item, Answer) and notice:
+                    item = replace(item, notice=f"{notice}; {item.notice}".strip("; "))
+                yield item
+            return
         resolved = f"{followup.previous_question} {question}" if followup else question
         qvec = self.embedder.embed_query(question)
         search_vec = self.embedder.embed_query(resolved) if followup else qvec
-        passages = self.retriever.retrieve(resolved, k or self.settings.top_k, search_vec, within)
-        return self.answerer.answer(question, passages, qvec, followup, resolved)
+        passages = self.retriever.retrieve(resolved, k, search_vec, within)
+        yield self.answerer.answer(question, passages, qvec, followup, resolved)
 
     def chat(self) -> ChatSession:
         """A new conversation that resolves follow-up questions against its history."""

@@ -24,6 +24,7 @@ class FollowUp:
 
     previous_question: str
     cited: tuple[tuple[str, int, int], ...]  # (doc_id, start, end) of the sentences quoted before
+    turns: tuple[tuple[str, str], ...] = ()  # the last turns as (role, text), for an LLM to rewrite it
 
 
 def is_followup(question: str) -> bool:
@@ -41,7 +42,10 @@ def resolve(question: str, history: list[Answer]) -> FollowUp | None:
     cited = tuple((c.doc_id, c.start, c.end) for c in last.citations)
     if last.refused and len(history) > 1:
         cited = tuple((c.doc_id, c.start, c.end) for c in history[-2].citations)
-    return FollowUp(" ".join(words), cited)
+    turns: list[tuple[str, str]] = []
+    for earlier in history[-3:]:
+        turns += [("user", earlier.question), ("assistant", earlier.text)]
+    return FollowUp(" ".join(words), cited, tuple(turns))
 
 
 class _Asks(Protocol):

@@ -6,14 +6,18 @@ from dataclasses import dataclass, field
 
 from index.errors import InputError
 from index.settings import IndexSettings
+from rag.llm import LLMConfig
+
+ANSWER_MODES = ("extractive", "llm")
 
 
 @dataclass(frozen=True)
 class Settings:
     """Indexing plus answering settings.
 
-    The answer weights and `refusal_threshold` were tuned on dev splits only, with
-    `evals/calibrate.py` (see README, "Calibration").
+    Tuned on dev splits only (see README, "Benchmarks and calibration"): the fusion with
+    `evals/tune_fusion.py`, the sentence weights and margin with `evals/tune_answer.py`, and
+    `refusal_threshold` and `unmatched_penalty` with `evals/calibrate.py`.
     """
 
     index: IndexSettings = field(default_factory=IndexSettings)
@@ -23,8 +27,20 @@ class Settings:
     weight_bm25: float = 1.0
     rrf_k: int = 2
     top_k: int = 6
+    # optional CrossEncoder (local folder or hub id) that re-orders the best rerank_depth passages
+    reranker: str | None = None
+    rerank_depth: int = 20
     max_sentences: int = 3
-    refusal_threshold: float = 0.33
+    # refuse when the confidence (best sentence score, less unmatched_penalty when a year or proper
+    # name of the question is in no retrieved document) is below refusal_threshold
+    refusal_threshold: float = 0.36
+    unmatched_penalty: float = 0.85
+    # extractive (quote sentences, no LLM) or llm (the user's LLM writes, every citation checked)
+    answer_mode: str = "extractive"
+    llm: LLMConfig | None = None
+    # llm mode: a citation stands when its passage supports the sentence at least this much
+    # (evals/calibrate_support.py on RGB dev: balanced accuracy 0.82)
+    support_threshold: float = 0.67
     # How much each signal counts when choosing the sentences to quote.
     weight_semantic: float = 1.0
     weight_lexical: float = 0.5
@@ -36,6 +52,19 @@ class Settings:
     def __post_init__(self) -> None:
         if self.retriever not in ("hybrid", "dense", "bm25"):
             raise InputError(f"unknown retriever '{self.retriever}'; choose one of hybrid, dense, bm25")
+        if self.answer_mode not in ANSWER_MODES:
+            raise InputError(
+                f"unknown answer mode '{self.answer_mode}'; choose one of {', '.join(ANSWER_MODES)}"
+            )
+        if self.answer_mode == "llm" and self.llm is None:
+            raise InputError(
+                "answer mode 'llm' needs an LLM: set RAG_LLM_BACKEND (openai or ollama) and RAG_LLM_MODEL, "
+                "or Settings(llm=LLMConfig(...))"
+            )
+        if self.rerank_depth < 1:
+            raise InputError(
+                f"rerank_depth must be greater than 0. Currently, rerank_depth is {self.rerank_depth}"
+            )
         if self.top_k < 1:
             raise InputError(f"top_k must be greater than 0. Currently, top_k is {self.top_k}")
         if not 1 <= self.max_sentences <= 3:

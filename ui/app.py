@@ -67,6 +67,14 @@ class ChatApp:
         history.append(answer)
         return answer
 
+    def stream(self, question: str, history: list[Answer], k: int | None = None) -> Iterator[str | Answer]:
+        """Like `ask`, yielding an LLM's text as it arrives (llm mode), then the checked Answer."""
+        bot = self.bot if k is None else self.bot.with_settings(top_k=k)
+        for item in bot.stream(question, followup=resolve(question, history)):
+            if isinstance(item, Answer):
+                history.append(item)
+            yield item
+
     def document_texts(self, answer: Answer) -> dict[str, str]:
         ids = {c.doc_id for c in answer.citations} | {p.doc_id for p in answer.passages}
         return {d: self.bot.document_text(d) for d in ids if d in self.bot.store.documents}
@@ -125,13 +133,23 @@ def safe_name(name: str) -> str:
 # -- the Gradio interface ------------------------------------------------------------------------
 
 
+def _subtitle(app: ChatApp) -> str:
+    llm = app.bot.settings.llm
+    if app.bot.settings.answer_mode == "llm" and llm is not None:
+        return (
+            f"Answers are written by {render.as_markdown_text(llm.describe())} from your documents; "
+            "every citation is checked, and sentences the documents do not support are flagged."
+        )
+    return "Every sentence of an answer is quoted from a document and cited."
+
+
 def build_ui(app: ChatApp) -> Any:
     import gradio as gr
 
     with gr.Blocks(title="Document chat", analytics_enabled=False, fill_height=True) as demo:
         session = gr.State([])  # this browser session's answers, for follow-ups
         last_answer = gr.State(None)
-        gr.Markdown("## Ask your documents\nEvery sentence of an answer is quoted from a document and cited.")
+        gr.Markdown("## Ask your documents\n" + _subtitle(app))
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
@@ -198,8 +216,16 @@ def build_ui(app: ChatApp) -> Any:
             history.append({"role": "user", "content": render.question_message(text)})
             history.append({"role": "assistant", "content": "_Searching the documents…_"})
             yield history, "", sess, gr.skip(), gr.skip()
+            answer: Answer | None = None
+            partial = ""
             try:
-                answer = app.ask(text, sess, int(k))
+                for item in app.stream(text, sess, int(k)):
+                    if isinstance(item, Answer):
+                        answer = item
+                    else:  # an LLM's words as they arrive; the checked answer replaces them
+                        partial += item
+                        history[-1] = {"role": "assistant", "content": render.partial_message(partial)}
+                        yield history, "", sess, gr.skip(), gr.skip()
             except RagError as exc:
                 history[-1] = {
                     "role": "assistant",
@@ -207,8 +233,9 @@ def build_ui(app: ChatApp) -> Any:
                 }
                 yield history, "", sess, gr.skip(), gr.skip()
                 return
+            assert answer is not None
             html_sources = render.sources_html(answer, app.document_texts(answer), scores, uncited)
-            steps = 1 if answer.refused else len(answer.citations)
+            steps = 1 if answer.refused or answer.mode == "llm" else len(answer.citations)
             for i in range(1, steps + 1):  # stream sentence by sentence as the answer is laid out
                 history[-1] = {"role": "assistant", "content": render.answer_message(answer, i)}
                 yield (

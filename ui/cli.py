@@ -2,7 +2,9 @@
 
 Environment variables are read here, at the entry point, and nowhere else:
 RAG_INDEX_DIR (default index folder), RAG_CACHE_DIR (where the bundled index is built),
-RAG_MODEL (embedding model name or path), RAG_DEBUG=1 (show tracebacks).
+RAG_MODEL (embedding model name or path), RAG_RERANKER (CrossEncoder for `rag ask`),
+RAG_ANSWER_MODE (extractive or llm), RAG_LLM_BACKEND / RAG_LLM_MODEL / RAG_LLM_URL /
+RAG_LLM_API_KEY / RAG_LLM_TIMEOUT (the LLM for llm mode), RAG_DEBUG=1 (show tracebacks).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from evals import cli as eval_cli
 from index.errors import RagError
 from index.settings import IndexSettings
 from rag.assistant import Assistant
+from rag.llm import config_from_env
 from rag.settings import Settings
 from rag.types import Answer
 
@@ -75,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--retriever", choices=("hybrid", "dense", "bm25"), help="how passages are found (default: hybrid)"
     )
+    p.add_argument(
+        "--reranker",
+        default=os.environ.get("RAG_RERANKER"),
+        help="CrossEncoder folder or name that re-orders the passages (default: none)",
+    )
+    _mode_argument(p)
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.set_defaults(func=_ask)
 
@@ -91,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("RAG_DATA_DIR"),
         help="where uploaded files are kept (default: beside the index, in <index-dir>.data)",
     )
+    _mode_argument(p)
     p.set_defaults(func=_chat)
 
     eval_cli.add_parser(sub)
@@ -99,6 +109,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--index-dir", default=os.environ.get("RAG_INDEX_DIR"))
     p.set_defaults(func=_info)
     return parser
+
+
+def _mode_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mode",
+        choices=("extractive", "llm"),
+        default=os.environ.get("RAG_ANSWER_MODE") or "extractive",
+        help="extractive (quotes, no LLM; default) or llm (your LLM server, see RAG_LLM_*)",
+    )
+
+
+def _answer_settings(bot: Assistant, mode: str) -> Assistant:
+    """`bot` in the chosen answer mode, with the LLM the environment names."""
+    if mode == "extractive":
+        return bot
+    return bot.with_settings(answer_mode=mode, llm=config_from_env(os.environ))
 
 
 def _index(args: argparse.Namespace) -> int:
@@ -134,6 +160,9 @@ def _ask(args: argparse.Namespace) -> int:
         bot = bot.with_settings(top_k=args.top_k)
     if args.retriever:
         bot = bot.with_settings(retriever=args.retriever)
+    if args.reranker:
+        bot = bot.with_settings(reranker=args.reranker)
+    bot = _answer_settings(bot, args.mode)
     answer = bot.ask(args.question)
     print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else format_answer(answer))
     return 0
@@ -143,7 +172,7 @@ def _chat(args: argparse.Namespace) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from ui.app import ChatApp, serve
 
-    bot = _open(args.index_dir)
+    bot = _answer_settings(_open(args.index_dir), args.mode)
     data_dir = (
         Path(args.data_dir) if args.data_dir else bot.store.path.with_name(bot.store.path.name + ".data")
     )
@@ -167,6 +196,16 @@ def _info(args: argparse.Namespace) -> int:
 def format_answer(answer: Answer) -> str:
     """An answer for a terminal: the text, then each cited source with its quote and offsets."""
     lines = [textwrap.fill(answer.text, width=100)]
+    unsupported = [s.text for s in answer.sentences if not s.supported]
+    if unsupported:
+        lines.append("Not supported by the documents (check before relying on it):")
+        lines += [
+            textwrap.fill(s, width=100, initial_indent="  - ", subsequent_indent="    ") for s in unsupported
+        ]
+    if answer.notice:
+        lines.append(f"note: {answer.notice}")
+    if answer.refused and answer.unmatched_terms:
+        lines.append(f"None of the documents found mention: {', '.join(answer.unmatched_terms)}.")
     if answer.citations:
         lines.append("")
         shown: set[int] = set()

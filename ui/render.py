@@ -14,8 +14,13 @@ _CONTEXT_CHARS = 600  # passage context shown around a quote
 
 
 def as_markdown_text(text: str) -> str:
-    """`text` shown literally by a markdown renderer: no HTML, no markdown formatting."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
+    """`text` shown literally by a markdown renderer: no HTML, no markdown formatting.
+
+    "://" becomes an HTML entity for its slashes, so that no URL is auto-linked (an auto-link would
+    show the escaping backslashes inside it).
+    """
+    escaped = _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(text, quote=False))
+    return escaped.replace("://", ":&#47;&#47;")
 
 
 def question_message(question: str) -> str:
@@ -23,11 +28,31 @@ def question_message(question: str) -> str:
 
 
 def answer_message(answer: Answer, sentences: int | None = None) -> str:
-    """The chat bubble for an answer; `sentences` limits it while it is being streamed."""
+    """The chat bubble for an answer; `sentences` limits it while it is being streamed.
+
+    A generated (llm mode) answer shows each sentence with its checked citations, and flags the
+    sentences no cited passage supports. A notice (e.g. why the LLM's answer was replaced) follows.
+    """
     if answer.refused:
-        return "> **Not found.** " + as_markdown_text(answer.text)
-    cites = answer.citations if sentences is None else answer.citations[:sentences]
-    return " ".join(f"{as_markdown_text(_one_line(c.quote))} **\\[{c.n}\\]**" for c in cites)
+        text = "> **Not found.** " + as_markdown_text(answer.text)
+    elif answer.mode == "llm":
+        parts = []
+        for s in answer.sentences:
+            marks = "".join(f" **\\[{n}\\]**" for n in s.sources)
+            flag = "" if s.supported else " ⚠️ _(not supported by the documents)_"
+            parts.append(as_markdown_text(_one_line(s.text)) + marks + flag)
+        text = " ".join(parts)
+    else:
+        cites = answer.citations if sentences is None else answer.citations[:sentences]
+        text = " ".join(f"{as_markdown_text(_one_line(c.quote))} **\\[{c.n}\\]**" for c in cites)
+    if answer.notice and (sentences is None or sentences >= len(answer.citations)):
+        text += "\n\n> ℹ️ " + as_markdown_text(answer.notice)
+    return text
+
+
+def partial_message(text: str) -> str:
+    """The LLM's text while it streams in, before it is checked."""
+    return as_markdown_text(_one_line(text)) + " ▌"
 
 
 def sources_html(
@@ -38,9 +63,14 @@ def sources_html(
         return '<div class="rag-sources rag-empty">Sources of the latest answer appear here.</div>'
     parts = ['<div class="rag-sources">']
     if answer.refused:
+        missing = (
+            f" None of the documents found mention {html.escape(', '.join(answer.unmatched_terms))}."
+            if answer.unmatched_terms
+            else ""
+        )
         parts.append(
             '<p class="rag-refused-note">No passage supports an answer '
-            f"(best evidence score {answer.confidence:.2f}, below the refusal threshold).</p>"
+            f"(evidence score {answer.confidence:.2f}, below the refusal threshold).{missing}</p>"
         )
     seen: set[int] = set()
     for c in answer.citations:

@@ -147,6 +147,20 @@ def test_bundled_set_is_complete_and_grounded() -> None:
 
 
 @pytest.mark.unit
+def test_bundled_dev_set_is_grounded_and_apart_from_the_eval_set() -> None:
+    """The questions calibration may see (bundled_dev.jsonl) share none with the reported set."""
+    dev = read_evalset(bundled_set_path().with_name("bundled_dev.jsonl"))
+    test = read_evalset(bundled_set_path())
+    corpus = " ".join(p.read_text(encoding="utf-8") for p in bundled_corpus_dir().glob("*.md"))
+    assert len(dev) >= 30 and sum(not i.answerable for i in dev) >= 10
+    assert not {i.question.lower() for i in dev} & {i.question.lower() for i in test}
+    assert not {i.id for i in dev} & {i.id for i in test}
+    for i in dev:
+        if i.answerable:
+            assert metrics.contains_answer(corpus, i.answers), i.id
+
+
+@pytest.mark.unit
 def test_real_datasets_counts(shared_dir: Path, tmp_path: Path) -> None:
     data = shared_dir / "datasets"
     counts = {

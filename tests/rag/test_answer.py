@@ -78,3 +78,52 @@ def test_sentence_vectors_are_reused_and_bounded() -> None:
     cache.embed(emb, ["e f", "g h"])  # evicts the least recently used ("c d")
     cache.embed(emb, ["a b", "c d"])
     assert emb.embedded == ["a b", "c d", "e f", "g h", "c d"]
+
+
+def test_key_terms_are_the_questions_years_and_proper_names() -> None:
+    from rag.answer import key_terms
+
+    keys = key_terms("How many pilot zones will China have in 2030?")
+    assert set(keys) == {"China", "2030"}
+    assert set(key_terms("What was Amazon's revenue in India?")) == {"Amazon's", "India"}
+    assert set(key_terms("Who was Lothar de Maizière?")) == {"Lothar", "Maiziere"}
+    # acronyms, symbols and other numbers are often written another way: not key terms
+    assert key_terms("Do 10% of UK adults carry PrP or iPSC markers?") == {}
+    assert key_terms("what did they say about customs?") == {}
+
+
+def test_unmatched_terms_fold_accents_and_stem() -> None:
+    from rag.answer import unmatched_terms
+
+    docs = ["Lothar de Maizière led the Huguenots in 1990.", "Trade with Europe grew."]
+    assert unmatched_terms("Was the leader Maiziere a Huguenot in 1990?", docs) == ()
+    assert unmatched_terms("Did Maiziere trade with Europe in 2030 or in India?", docs) == ("2030", "India")
+
+
+def test_a_name_no_passage_mentions_lowers_the_confidence(tmp_path: Path) -> None:
+    question = "Which model did Temu introduce for merchants in 2030?"
+    lenient = _bot(tmp_path, refusal_threshold=0.0, unmatched_penalty=0.0).ask(question)
+    assert not lenient.refused and lenient.unmatched_terms == ("2030",)
+    strict = lenient.confidence - 0.01
+    penalised = _bot(tmp_path, refusal_threshold=strict, unmatched_penalty=0.2).ask(question)
+    assert penalised.refused and penalised.citations == ()
+    # one of its two key terms (Temu, 2030) is unmatched: half the penalty
+    assert penalised.confidence == pytest.approx(lenient.confidence - 0.1)
+    assert penalised.to_dict()["unmatched_terms"] == ["2030"]
+    # the same threshold answers when every name and number of the question is in a passage
+    matched = _bot(tmp_path, refusal_threshold=strict, unmatched_penalty=0.2).ask(
+        "Which model did Temu introduce for merchants?"
+    )
+    assert not matched.refused and matched.unmatched_terms == ()
+
+
+def test_the_sentence_that_states_the_asked_for_number_is_preferred() -> None:
+    from rag.answer import _states_answer
+
+    question = "How many cities joined the programme in 2016?"
+    assert _states_answer(question, "The programme grew to 12 more cities in 2016.") == 1.0
+    assert _states_answer(question, "The programme changed in 2016 for the cities.") == 0.0
+    who = "Who chairs the think tank?"
+    assert _states_answer(who, "The think tank is chaired by Zhou Rui.") == 1.0
+    assert _states_answer(who, "The think tank proposed three measures.") == 0.0
+    assert _states_answer("Why do customs struggle?", "Parcels rose by 40% in Europe.") == 0.0

@@ -273,3 +273,70 @@ def test_gradio_client_api(server: str) -> None:
     )
     assert answer["refused"] is False
     assert "12" in answer["citations"][0]["quote"] and answer["citations"][0]["n"] == 1
+
+
+@pytest.fixture(scope="module")
+def llm_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    """The chat in llm mode, its LLM a local scripted OpenAI-compatible server."""
+    from rag.assistant import Assistant, bundled_corpus_dir
+    from rag.llm import LLMConfig
+    from rag.settings import Settings
+    from tests.llm_servers import ScriptedServer
+    from ui.app import ChatApp, serve
+
+    tmp = tmp_path_factory.mktemp("llm-chat")
+    shutil.copytree(bundled_corpus_dir(), tmp / "corpus")
+    Assistant.build([tmp / "corpus"], tmp / "index")
+    with ScriptedServer("openai") as llm:
+        settings = Settings(answer_mode="llm", llm=LLMConfig("openai", "scripted", llm.url, timeout=5))
+        port = _free_port()
+        demo = serve(ChatApp(Assistant.load(tmp / "index", settings), tmp / "data"), port=port, block=False)
+        yield f"http://127.0.0.1:{port}", llm
+        demo.close()
+
+
+def test_llm_answers_stream_then_show_checked_citations(browser: Any, llm_app: tuple[str, Any]) -> None:
+    from tests.llm_servers import Script
+
+    url, llm = llm_app
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#rag-question textarea")
+    assert "every citation is checked" in page.locator("body").inner_text()
+
+    llm.script(
+        Script(
+            template="China has 165 comprehensive pilot zones [{n:165}]. Ten of them are on the Moon [0].",
+            piece_delay=0.4,
+        )
+    )
+    page.fill("#rag-question textarea", "How many comprehensive pilot zones does China have?")
+    page.press("#rag-question textarea", "Enter")
+    page.wait_for_function(  # the model's words appear while they stream in
+        """() => { const b = document.querySelectorAll("#rag-chat [data-testid='bot']");
+                   return b.length && b[b.length - 1].innerText.includes("▌"); }""",
+        timeout=30_000,
+    )
+    _shot(page, "10-llm-streaming")
+    page.wait_for_function(  # then the checked answer replaces them
+        """() => { const b = document.querySelectorAll("#rag-chat [data-testid='bot']");
+                   return b.length && b[b.length - 1].innerText.includes("not supported by the documents"); }""",
+        timeout=30_000,
+    )
+    page.wait_for_timeout(300)
+    final = _last_bot(page)
+    _shot(page, "11-llm-checked")
+    assert "China has 165 comprehensive pilot zones. [1]" in final and "▌" not in final
+    assert "Ten of them are on the Moon. ⚠️ (not supported by the documents)" in final
+    assert "Moon [0]" not in final and "Moon. [0]" not in final
+    assert "Dropped citation markers that name no passage: [0]." in final
+    assert any("165" in t for t in page.locator("#rag-sources .rag-passage mark").all_inner_texts())
+
+    llm.script(Script(status=500))  # the LLM fails: the extractive answer, with a one-line notice
+    _ask(page, "What was China's cross-border e-commerce trade worth in 2024?", "extractive answer instead")
+    failed = _last_bot(page)
+    _shot(page, "12-llm-failed")
+    assert "369 billion" in failed and "[1]" in failed
+    assert "the LLM (openai model 'scripted' at http://127.0.0.1:" in failed, failed
+    context.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write
+from tests.llm_servers import Script, ScriptedServer
 
 RAG = [sys.executable, "-m", "ui.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +60,39 @@ def test_index_then_ask_json(tmp_path: Path) -> None:
             "ask", "How much was cross-border trade worth?", "--index-dir", str(idx), "--retriever", kind
         )
         assert result.returncode == 0 and "369 billion" in result.stdout, (kind, result.stderr)
+
+    result = rag("ask", "How much was the trade worth in 2030?", "--index-dir", str(idx))
+    assert "I could not find this in the indexed documents." in result.stdout
+    assert "None of the documents found mention: 2030." in result.stdout
+    _one_line_error(
+        rag("ask", "How much?", "--index-dir", str(idx), "--reranker", "/nonexistent/ce"),
+        "reranker path '/nonexistent/ce' does not exist",
+    )
+
+    # llm mode: a local scripted Ollama server stands in for the user's LLM
+    _one_line_error(rag("ask", "How much?", "--index-dir", str(idx), "--mode", "llm"), "set RAG_LLM_BACKEND")
+    with ScriptedServer("ollama") as server:
+        env = {"RAG_LLM_BACKEND": "ollama", "RAG_LLM_MODEL": "m", "RAG_LLM_URL": server.url}
+        server.script(
+            Script(template="Trade was about $369 billion in 2024 [{n:369}]. It was all cheese [9].")
+        )
+        result = rag("ask", "How much was trade worth?", "--index-dir", str(idx), "--mode", "llm", env=env)
+        assert result.returncode == 0, result.stderr
+        assert "Trade was about $369 billion in 2024. [1]" in result.stdout
+        assert "Not supported by the documents" in result.stdout and "  - It was all cheese." in result.stdout
+        assert "note: Dropped citation markers that name no passage: [9]." in result.stdout
+        server.script(Script(status=500))
+        result = rag(
+            "ask",
+            "How much was trade worth?",
+            "--index-dir",
+            str(idx),
+            "--json",
+            env=env | {"RAG_ANSWER_MODE": "llm"},
+        )
+        answer = json.loads(result.stdout)
+        assert answer["mode"] == "extractive" and "369 billion" in answer["text"]
+        assert answer["notice"].startswith("the LLM (ollama model 'm' at http://127.0.0.1:")
 
 
 @pytest.mark.unit

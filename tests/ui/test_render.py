@@ -28,6 +28,10 @@ def _report(added: int, unchanged: int = 0, skipped: tuple[Skipped, ...] = ()) -
 
 def test_markdown_text_is_literal() -> None:
     assert render.as_markdown_text("<b>*x*</b>") == "&lt;b&gt;\\*x\\*&lt;/b&gt;"
+    # no auto-link: it would show the escaping backslashes of the URL
+    assert (
+        render.as_markdown_text("at http://127.0.0.1:8000/v1") == "at http:&#47;&#47;127\\.0\\.0\\.1:8000/v1"
+    )
 
 
 def test_upload_summary_counts_and_reasons() -> None:
@@ -61,3 +65,13 @@ def test_document_choices_show_file_names_unless_they_repeat() -> None:
         ("/c/y.md", "/c/y.md"),
         ("c.jsonl", "/d/c.jsonl#7"),
     ]
+
+
+def test_a_refusal_names_what_no_passage_mentions() -> None:
+    from rag.types import REFUSAL_TEXT, Answer
+
+    answer = Answer("Zones in <2030>?", REFUSAL_TEXT, True, (), (), "Zones in <2030>?", 0.12, ("<2030>",))
+    panel = render.sources_html(answer, {}, show_scores=False, show_uncited=False)
+    assert "evidence score 0.12, below the refusal threshold" in panel
+    assert "None of the documents found mention &lt;2030&gt;." in panel
+    assert render.answer_message(answer).startswith("> **Not found.**")

@@ -1,0 +1,101 @@
+"""The optional CrossEncoder reranker, with a tiny cross-encoder the test builds and saves locally."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.build import build_index
+from index.errors import ModelLoadError
+from index.settings import IndexSettings
+from index.store import IndexStore
+from rag.assistant import Assistant
+from rag.rerank import CrossEncoderReranker, RerankingRetriever
+from rag.retrieve import DenseRetriever
+from rag.settings import Settings
+from tests.conftest import FakeEmbedder, write
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-layer BERT cross-encoder (random weights, fixed seed) with MiniLM's tokenizer files."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from index.embed import bundled_model_dir
+
+    folder = tmp_path_factory.mktemp("tiny-cross-encoder")
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=128,
+        num_labels=1,
+    )
+    BertForSequenceClassification(config).save_pretrained(folder)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (bundled_model_dir() / name).exists():
+            shutil.copy(bundled_model_dir() / name, folder / name)
+    return folder
+
+
+def _store(tmp_path: Path, emb: FakeEmbedder) -> IndexStore:
+    for i, text in enumerate(
+        [
+            "The Otter Bay bonded port cleared 9,100 parcels on its first day.",
+            "The Walrus Point hub employs 312 packers who train every week.",
+            "Freight trains from Yiwu reach Madrid in about 21 days.",
+            "Parcels at Otter Bay are weighed twice before they leave the port.",
+        ]
+    ):
+        write(tmp_path / "docs" / f"d{i}.txt", text)
+    build_index([tmp_path / "docs"], tmp_path / "idx", emb, IndexSettings(model=emb.name))
+    return IndexStore.open(tmp_path / "idx")
+
+
+def test_reranker_orders_passages_by_the_cross_encoders_scores(
+    tmp_path: Path, fake_embedder: FakeEmbedder, tiny_cross_encoder: Path
+) -> None:
+    store = _store(tmp_path, fake_embedder)
+    reranker = CrossEncoderReranker.load(str(tiny_cross_encoder))
+    assert CrossEncoderReranker.load(str(tiny_cross_encoder)) is reranker  # loaded once per process
+    base = DenseRetriever(store, fake_embedder)
+    query = "How many parcels did the Otter Bay port clear?"
+    candidates = base.retrieve(query, 4)
+    expected = reranker.model.predict([(query, p.text) for p in candidates])
+    want = [candidates[i].chunk_id for i in np.argsort(-np.asarray(expected), kind="stable")]
+
+    reranked = RerankingRetriever(base, reranker, depth=4).retrieve(query, 2)
+    assert [p.chunk_id for p in reranked] == want[:2]
+    # scores stay the retriever's cosine similarities, whatever the order
+    cosine = {p.chunk_id: p.score for p in candidates}
+    assert all(p.score == cosine[p.chunk_id] for p in reranked)
+
+
+def test_assistant_uses_the_configured_reranker(
+    tmp_path: Path, fake_embedder: FakeEmbedder, tiny_cross_encoder: Path
+) -> None:
+    store = _store(tmp_path, fake_embedder)
+    settings = Settings(index=IndexSettings(model=fake_embedder.name), reranker=str(tiny_cross_encoder))
+    bot = Assistant(store, fake_embedder, settings)
+    assert isinstance(bot.retriever, RerankingRetriever)
+    passages = bot.retrieve("Otter Bay parcels", k=3)
+    assert len(passages) == 3 and len({p.chunk_id for p in passages}) == 3
+    assert not isinstance(bot.with_settings(reranker=None).retriever, RerankingRetriever)
+
+
+def test_a_missing_reranker_fails_with_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="reranker path '/nonexistent/ce' does not exist"):
+        CrossEncoderReranker.load("/nonexistent/ce")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelLoadError, match=r"could not load reranker .*give a local model folder"):
+        CrossEncoderReranker.load(str(empty))
