@@ -22,7 +22,7 @@ from rag.llm import ChatLLM
 from rag.rerank import CrossEncoderReranker, RerankingRetriever
 from rag.retrieve import Retriever, make_retriever
 from rag.settings import Settings
-from rag.types import Answer, Passage
+from rag.types import Answer, Passage, final_answer
 from rag.verify import Verifier
 
 
@@ -106,10 +106,7 @@ class Assistant:
 
         `within` limits the search to those document ids (default: the whole index).
         """
-        for item in self.stream(question, k, followup, within, live=False):
-            if isinstance(item, Answer):
-                return item
-        raise AssertionError("stream() always ends with an Answer")  # pragma: no cover
+        return final_answer(self.stream(question, k, followup, within, live=False))
 
     def stream(
         self,

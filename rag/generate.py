@@ -16,7 +16,7 @@ from rag.answer import ExtractiveAnswerer
 from rag.chat import FollowUp
 from rag.llm import ChatLLM, LLMError
 from rag.prompt import answer_messages, is_not_found, rewrite_messages
-from rag.types import REFUSAL_TEXT, Answer, Passage
+from rag.types import REFUSAL_TEXT, Answer, Passage, final_answer
 from rag.verify import Verifier
 
 
@@ -46,10 +46,7 @@ class GenerativeAnswerer:
         resolved: str,
     ) -> Answer:
         """The checked answer, or the extractive one with a notice when the LLM fails."""
-        for item in self.stream(question, passages, qvec, resolved):
-            if isinstance(item, Answer):
-                return item
-        raise AssertionError("stream() always ends with an Answer")  # pragma: no cover
+        return final_answer(self.stream(question, passages, qvec, resolved))
 
     def stream(
         self,

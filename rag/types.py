@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -89,3 +90,11 @@ class Answer:
             "citations": [asdict(c) for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
         }
+
+
+def final_answer(items: Iterable[str | Answer]) -> Answer:
+    """The `Answer` that ends a stream of text pieces (the pieces are dropped)."""
+    for item in items:
+        if isinstance(item, Answer):
+            return item
+    raise ValueError("the stream ended without an Answer")

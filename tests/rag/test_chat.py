@@ -32,7 +32,11 @@ def test_is_followup(question: str, expected: bool) -> None:
 def test_resolve_uses_previous_question_and_citations() -> None:
     history = [_answer("When was the first pilot zone set up?")]
     f = resolve("And how many cities did it expand to?", history)
-    assert f == FollowUp("When was the first pilot zone set up?", (("d", 5, 22),))
+    assert f == FollowUp(
+        "When was the first pilot zone set up?",
+        (("d", 5, 22),),
+        (("user", "When was the first pilot zone set up?"), ("assistant", "x")),  # for an LLM's rewrite
+    )
     assert resolve("How many zones are there?", history) is None
     assert resolve("And then?", []) is None
 
