@@ -24,7 +24,7 @@ from evals.adapters import load_task
 from evals.datasets import require_datasets
 from evals.run import open_corpus
 from rag.answer import SENTENCE_VECTORS
-from rag.assistant import Assistant
+from rag.assistant import Assistant, default_cache_dir
 from rag.settings import Settings
 
 SYSTEMS = ("dense", "hybrid", "bm25")
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--out", default="evals/reports/bench_query.json")
-    parser.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "rag-assistant" / "eval"))
+    parser.add_argument("--cache-dir", default=str(default_cache_dir() / "eval"))
     args = parser.parse_args()
     cache = Path(args.cache_dir)
     task = load_task("scifact", "test", require_datasets(), cache / "data")

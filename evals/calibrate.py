@@ -35,7 +35,7 @@ from evals.datasets import require_datasets
 from evals.evalset import EvalItem, read_evalset
 from evals.run import open_corpus
 from rag.answer import key_terms
-from rag.assistant import Assistant
+from rag.assistant import Assistant, default_cache_dir
 from rag.settings import Settings
 
 MAX_ANSWERABLE_REFUSED = {"squad_has": 0.03, "bundled_dev_answerable": 0.05, "scifact_dev": 0.05}
@@ -111,7 +111,7 @@ def main() -> None:
         "--limit", type=int, default=400, help="SQuAD dev questions per group (seeded sample)"
     )
     parser.add_argument("--out", default="evals/reports/calibration_dev.json")
-    parser.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "rag-assistant" / "eval"))
+    parser.add_argument("--cache-dir", default=str(default_cache_dir() / "eval"))
     args = parser.parse_args()
     cache = Path(args.cache_dir)
     off = Settings(refusal_threshold=-1.0, unmatched_penalty=0.0)  # record every score; decide afterwards

@@ -23,6 +23,7 @@ import numpy as np
 from evals.adapters import load_task
 from evals.datasets import require_datasets
 from evals.run import open_corpus
+from rag.assistant import default_cache_dir
 from rag.settings import Settings
 from rag.verify import Verifier
 
@@ -33,7 +34,7 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, default=150, help="RGB dev questions (seeded sample)")
     parser.add_argument("--out", default="evals/reports/support_dev.json")
-    parser.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "rag-assistant" / "eval"))
+    parser.add_argument("--cache-dir", default=str(default_cache_dir() / "eval"))
     args = parser.parse_args()
     cache = Path(args.cache_dir)
     task = load_task("rgb", "dev", require_datasets(), cache / "data")

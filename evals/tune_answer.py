@@ -30,7 +30,7 @@ from evals.adapters import bundled_set_path, load_task
 from evals.datasets import require_datasets
 from evals.evalset import EvalItem, read_evalset
 from evals.run import open_corpus
-from rag.assistant import Assistant
+from rag.assistant import Assistant, default_cache_dir
 from rag.settings import Settings
 
 WEIGHTS = [
@@ -72,7 +72,7 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, default=1000, help="SQuAD dev HasAns questions (seeded sample)")
     parser.add_argument("--out", default="evals/reports/answer_dev.json")
-    parser.add_argument("--cache-dir", default=str(Path.home() / ".cache" / "rag-assistant" / "eval"))
+    parser.add_argument("--cache-dir", default=str(default_cache_dir() / "eval"))
     args = parser.parse_args()
     cache = Path(args.cache_dir)
     off = Settings(refusal_threshold=-1.0)

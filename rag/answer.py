@@ -111,8 +111,12 @@ def _document_terms(text: str) -> frozenset[str]:
 
 
 def unmatched_terms(question: str, documents: Iterable[str]) -> tuple[str, ...]:
-    """The question's names and numbers that none of `documents` (their texts) mention."""
-    keys = key_terms(question)
+    """The question's years and proper names that none of `documents` (their texts) mention."""
+    return _unmatched(key_terms(question), documents)
+
+
+def _unmatched(keys: dict[str, set[str]], documents: Iterable[str]) -> tuple[str, ...]:
+    """The keys none of `documents` mention; `documents` is not read when there are no keys."""
     if not keys:
         return ()
     seen: set[str] = set()
@@ -190,9 +194,9 @@ class ExtractiveAnswerer:
         resolved_question: str | None = None,
     ) -> Answer:
         resolved = resolved_question or question
-        keys = len(key_terms(question))
-        unmatched = unmatched_terms(
-            question, [self.document_text(d) for d in dict.fromkeys(p.doc_id for p in passages)]
+        keys = key_terms(question)
+        unmatched = _unmatched(
+            keys, (self.document_text(d) for d in dict.fromkeys(p.doc_id for p in passages))
         )
         candidates = self._candidates(passages)
         if not candidates:
@@ -200,7 +204,7 @@ class ExtractiveAnswerer:
         scores = self._score(question, qvec, candidates, followup)
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]])
-        confidence = best - self.settings.unmatched_penalty * (len(unmatched) / keys if keys else 0.0)
+        confidence = best - self.settings.unmatched_penalty * (len(unmatched) / len(keys) if keys else 0.0)
         if confidence < self.settings.refusal_threshold:
             return _refusal(question, resolved, passages, confidence, unmatched)
         chosen: list[int] = []
