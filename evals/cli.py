@@ -21,7 +21,9 @@ from rag.settings import Settings
 BASELINES = ("dense", "bm25", "llama-index")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add `eval` to the `rag` command. The caller adds `--mode` and sets `llm`, a function that
+    returns the LLMConfig for llm mode (the entry point reads the environment, nothing here does)."""
     p = sub.add_parser(
         "eval",
         help="run an eval set and write a report (metrics, worst questions, plots)",
@@ -50,7 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", help="the shared datasets folder (default: ../shared/datasets)")
     p.add_argument("--cache-dir", help="where eval indexes are cached (default: ~/.cache/rag-assistant)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, mode="extractive", llm=lambda: None)
+    return p
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,9 +75,11 @@ def run(args: argparse.Namespace) -> int:
         bot = Assistant.load(args.index_dir)
         if args.reranker:
             bot = bot.with_settings(reranker=args.reranker)
-        settings = bot.settings
     else:
         bot = open_corpus(task.corpus, cache, settings, progress)
+    if args.mode == "llm":
+        bot = bot.with_settings(answer_mode="llm", llm=args.llm())
+    settings = bot.settings
     rankers = _baselines(args.compare, bot, cache, task, progress)
     run_ = run_eval(bot, items, rankers, progress=progress)
     meta = {
@@ -96,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
             "refusal_threshold": settings.refusal_threshold,
             "unmatched_penalty": settings.unmatched_penalty,
             "reranker": settings.reranker,
+            "answer_mode": settings.answer_mode,
+            "llm": settings.llm.describe() if settings.llm else None,
+            "support_threshold": settings.support_threshold if settings.llm else None,
         },
         "environment": environment(),
         "seconds": None,
@@ -160,15 +168,19 @@ def _summary(report: dict[str, object], out: Path) -> str:
     lines = [
         f"{report['set']} ({report['split']}): {overall['questions']} questions in {report['seconds']} s"
     ]
+    extractive = overall.get("extractive", {})
     for key in (
         "answered_answerable",
         "answer_contains_gold",
         "citation_correct",
         "refusal_f1",
+        "sentences_supported",
+        "llm_fallbacks",
         "latency_p50_ms",
     ):
         if overall.get(key) is not None:
-            lines.append(f"  {key}: {overall[key]:.4f}")
+            beside = f" (extractive {extractive[key]:.4f})" if extractive.get(key) is not None else ""
+            lines.append(f"  {key}: {overall[key]:.4f}{beside}")
     for name, m in overall["retrieval"].items():
         lines.append(
             f"  {name}: nDCG@10 {m['ndcg@10']:.4f}, recall@100 {m['recall@100']:.4f}, MRR@10 {m['mrr@10']:.4f}"

@@ -20,6 +20,9 @@ ANSWER_METRICS = [
     ("refusal_recall", "refusal recall"),
     ("refusal_f1", "refusal F1"),
     ("refused_answerable", "answerable questions refused"),
+    ("sentences", "sentences generated (llm)"),
+    ("sentences_supported", "sentences supported by their citations (llm)"),
+    ("llm_fallbacks", "questions where the LLM failed (extractive shown)"),
     ("latency_p50_ms", "latency p50 (ms)"),
     ("latency_p95_ms", "latency p95 (ms)"),
     ("latency_max_ms", "latency max (ms)"),
@@ -59,7 +62,7 @@ def markdown(run: EvalRun, report: dict[str, Any]) -> str:
         f"{report.get('notes', '')}",
         "",
         f"{overall['questions']} questions ({overall['answerable']} answerable, "
-        f"{overall['unanswerable']} unanswerable); answer mode: extractive; "
+        f"{overall['unanswerable']} unanswerable); answer mode: {_mode(report)}; "
         f"refusal threshold {report['settings']['refusal_threshold']} "
         f"(unmatched-term penalty {report['settings'].get('unmatched_penalty', 0.0)}); "
         f"top_k {report['settings']['top_k']}; reranker: {report['settings'].get('reranker') or 'none'}.",
@@ -73,6 +76,8 @@ def markdown(run: EvalRun, report: dict[str, Any]) -> str:
         values = [s.get(key) for s in sections]
         if any(v is not None for v in values):
             lines.append(f"| {label} | " + " | ".join(_fmt(v) for v in values) + " |")
+    if "extractive" in overall:
+        lines += _modes(overall)
     retrieval = overall["retrieval"]
     if retrieval:
         lines += [
@@ -97,6 +102,31 @@ def markdown(run: EvalRun, report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _mode(report: dict[str, Any]) -> str:
+    llm = report.get("settings", {}).get("llm")
+    return (
+        f"llm ({llm})"
+        if report.get("answer_mode") == "llm" and llm
+        else report.get("answer_mode", "extractive")
+    )
+
+
+def _modes(overall: dict[str, Any]) -> list[str]:
+    """The llm answers next to the extractive answers to the same questions."""
+    out = [
+        "",
+        "## llm mode next to extractive mode (the same questions)",
+        "",
+        "| metric | llm | extractive |",
+        "|---|---|---|",
+    ]
+    for key, label in ANSWER_METRICS:
+        llm, extractive = overall.get(key), overall["extractive"].get(key)
+        if llm is not None or extractive is not None:
+            out.append(f"| {label} | {_fmt(llm)} | {_fmt(extractive)} |")
+    return out
 
 
 def _anchors(report: dict[str, Any]) -> list[str]:

@@ -1,7 +1,8 @@
 """Run an eval set through the same `Assistant` the chat uses, and score every question.
 
 Each question is answered (follow-ups after their history, in one conversation) and, for every
-system compared, its documents are ranked for the retrieval metrics.
+system compared, its documents are ranked for the retrieval metrics. In llm answer mode every
+question is also answered extractively, so the report sets the two modes side by side.
 """
 
 from __future__ import annotations
@@ -31,11 +32,15 @@ _MARKER = re.compile(r"\s*\[\d+\]")
 
 @dataclass
 class EvalRun:
-    """Per-question rows and the systems compared; `summary()` aggregates them."""
+    """Per-question rows and the systems compared; `summary()` aggregates them.
+
+    In llm mode each row also holds, under "extractive", the same question answered extractively.
+    """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     systems: list[str] = field(default_factory=list)
     rank_latency: dict[str, list[float]] = field(default_factory=dict)
+    answer_mode: str = "extractive"
 
 
 def cached_index_dir(corpus: Sequence[Path], settings: IndexSettings, cache: Path) -> Path:
@@ -118,8 +123,13 @@ def run_eval(
     """Answer and score every item; `rankers` are compared with the assistant's own retrieval."""
     from tqdm import tqdm
 
-    systems: list[Ranker] = [AssistantRanker(bot), *rankers]
-    run = EvalRun(systems=[s.name for s in systems], rank_latency={s.name: [] for s in systems})
+    mode = bot.settings.answer_mode
+    # in llm mode the extractive answers are the reference the report compares with
+    extractive = bot.with_settings(answer_mode="extractive", llm=None) if mode == "llm" else None
+    systems: list[Ranker] = [AssistantRanker(extractive or bot), *rankers]
+    run = EvalRun(
+        systems=[s.name for s in systems], rank_latency={s.name: [] for s in systems}, answer_mode=mode
+    )
     evidence = _Evidence(bot)
     for item in tqdm(items, desc="questions", unit="q", disable=not progress):
         answer, seconds = ask_item(bot, item)
@@ -130,7 +140,11 @@ def run_eval(
             started = time.perf_counter()
             rankings[system.name] = system.rank(answer.resolved_question, RANK_DEPTH, item.within)
             run.rank_latency[system.name].append(time.perf_counter() - started)
-        run.rows.append(_row(item, answer, seconds, docs, texts, relevant, rankings))
+        row = _row(item, answer, seconds, docs, texts, relevant, rankings)
+        if extractive is not None:
+            reference, ref_seconds = ask_item(extractive, item)
+            row["extractive"] = _scored(item, reference, ref_seconds, docs, texts, relevant)
+        run.rows.append(row)
     if any(r["relevant"] for r in run.rows):
         for name in run.systems:
             per_query = metrics.ir_metrics(
@@ -151,6 +165,28 @@ def _row(
     relevant: dict[str, int],
     rankings: dict[str, list[str]],
 ) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "group": item.group,
+        "question": item.question,
+        "resolved_question": answer.resolved_question,
+        "answers": item.to_dict()["answers"],
+        **_scored(item, answer, seconds, docs, texts, relevant),
+        "relevant": relevant,
+        "rankings": {name: ranked[:10] for name, ranked in rankings.items()},
+        "_rankings_full": rankings,
+    }
+
+
+def _scored(
+    item: EvalItem,
+    answer: Answer,
+    seconds: float,
+    docs: set[str],
+    texts: list[str],
+    relevant: dict[str, int],
+) -> dict[str, Any]:
+    """The answer and its scores: gold answer contained, SQuAD EM/F1, citations, sentence support."""
     prediction = answer_text(answer)
     # SQuAD EM/F1 apply to answer strings, or to unanswerable questions (gold ''), not to evidence-only items.
     flat = (not item.answers and not item.answerable) or bool(
@@ -163,16 +199,13 @@ def _row(
             from_gold = c.doc_id in docs or c.doc_id in relevant
             cited_ok.append(from_gold or any(metrics.contains_text(c.quote, t) for t in texts))
     return {
-        "id": item.id,
-        "group": item.group,
-        "question": item.question,
-        "resolved_question": answer.resolved_question,
         "answerable": item.answerable,
-        "answers": item.to_dict()["answers"],
+        "mode": answer.mode,
         "refused": answer.refused,
         "answer": answer.text,
         "confidence": answer.confidence,
         "unmatched_terms": list(answer.unmatched_terms),
+        "notice": answer.notice,
         "contains_answer": metrics.contains_answer(prediction, item.answers)
         if item.answerable and item.answers
         else None,
@@ -181,25 +214,50 @@ def _row(
         "citation_correct": any(cited_ok) if cited_ok else None,
         "citation_precision": sum(cited_ok) / len(cited_ok) if cited_ok else None,
         "citations": [{"n": c.n, "doc_id": c.doc_id, "quote": c.quote} for c in answer.citations],
+        "sentences": [
+            {"text": s.text, "sources": list(s.sources), "supported": s.supported, "support": s.support}
+            for s in answer.sentences
+        ],
         "latency_ms": seconds * 1000.0,
-        "relevant": relevant,
-        "rankings": {name: ranked[:10] for name, ranked in rankings.items()},
-        "_rankings_full": rankings,
     }
 
 
 def summarize(rows: Sequence[dict[str, Any]], systems: Sequence[str]) -> dict[str, Any]:
     """Aggregate metrics over `rows` (all questions, or one group)."""
-
-    def mean(key: str, subset: Sequence[dict[str, Any]] | None = None) -> float | None:
-        values = [r[key] for r in (rows if subset is None else subset) if r[key] is not None]
-        return float(sum(values) / len(values)) if values else None
-
     answerable = [r for r in rows if r["answerable"]]
+    llm = any("extractive" in r for r in rows)
     out: dict[str, Any] = {
         "questions": len(rows),
         "answerable": len(answerable),
         "unanswerable": len(rows) - len(answerable),
+        **answer_metrics(rows, llm),
+    }
+    if llm:
+        out["extractive"] = answer_metrics([r["extractive"] for r in rows], llm=False)
+    retrieval: dict[str, dict[str, float]] = {}
+    for name in systems:
+        per_query = {r["id"]: r["retrieval"][name] for r in rows if r.get("retrieval", {}).get(name)}
+        if per_query:
+            retrieval[name] = {**metrics.mean_metrics(per_query), "queries": len(per_query)}
+    out["retrieval"] = retrieval
+    return out
+
+
+def answer_metrics(rows: Sequence[dict[str, Any]], llm: bool = False) -> dict[str, Any]:
+    """Answer quality, refusals and latency over scored answers (see `_scored`).
+
+    With `llm` (the rows were asked in llm mode): `sentences_supported`, the share of generated
+    sentences their citations support, and `llm_fallbacks`, the share of questions where the LLM
+    failed and the extractive answer stood in.
+    """
+
+    def mean(key: str) -> float | None:
+        values = [r[key] for r in rows if r[key] is not None]
+        return float(sum(values) / len(values)) if values else None
+
+    answerable = [r for r in rows if r["answerable"]]
+    sentences = [s for r in rows for s in r["sentences"]]
+    return {
         "answered_answerable": (
             sum(not r["refused"] for r in answerable) / len(answerable) if answerable else None
         ),
@@ -209,15 +267,13 @@ def summarize(rows: Sequence[dict[str, Any]], systems: Sequence[str]) -> dict[st
         "citation_correct": mean("citation_correct"),
         "citation_precision": mean("citation_precision"),
         **metrics.refusal_prf([r["refused"] for r in rows], [r["answerable"] for r in rows]),
+        "sentences": len(sentences) if llm else None,
+        "sentences_supported": (
+            sum(s["supported"] for s in sentences) / len(sentences) if sentences else None
+        ),
+        "llm_fallbacks": sum(r["mode"] != "llm" for r in rows) / len(rows) if llm and rows else None,
         **metrics.latency([r["latency_ms"] / 1000.0 for r in rows]),
     }
-    retrieval: dict[str, dict[str, float]] = {}
-    for name in systems:
-        per_query = {r["id"]: r["retrieval"][name] for r in rows if r.get("retrieval", {}).get(name)}
-        if per_query:
-            retrieval[name] = {**metrics.mean_metrics(per_query), "queries": len(per_query)}
-    out["retrieval"] = retrieval
-    return out
 
 
 def report_dict(run: EvalRun, meta: dict[str, Any]) -> dict[str, Any]:
@@ -229,6 +285,7 @@ def report_dict(run: EvalRun, meta: dict[str, Any]) -> dict[str, Any]:
         "groups": {g: summarize([r for r in run.rows if r["group"] == g], run.systems) for g in groups},
         "retrieval_latency": {name: metrics.latency(s) for name, s in run.rank_latency.items()},
         "systems": run.systems,
+        "answer_mode": run.answer_mode,
     }
 
 

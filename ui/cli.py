@@ -103,7 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     _mode_argument(p)
     p.set_defaults(func=_chat)
 
-    eval_cli.add_parser(sub)
+    p = eval_cli.add_parser(sub)
+    _mode_argument(p)
+    p.set_defaults(llm=lambda: config_from_env(os.environ))
 
     p = sub.add_parser("info", help="describe an index: model, chunking, documents")
     p.add_argument("--index-dir", default=os.environ.get("RAG_INDEX_DIR"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from index.store import IndexStore
 from rag.assistant import Assistant
 from rag.settings import Settings
 from tests.conftest import FakeEmbedder, write
+from tests.llm_servers import Script, ScriptedServer
 
 DOCS = {
     "ports.txt": "The Otter Bay bonded port cleared 9,100 parcels on its first day. It opened in May 2026.",
@@ -181,3 +183,74 @@ def test_rag_eval_bad_arguments_fail_in_one_line(args: list[str], message: str) 
     )
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: {message}" or message in done.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.integration
+def test_rag_eval_in_llm_mode_reports_support_next_to_extractive(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "docs")
+    rows = [
+        {
+            "id": "a",
+            "question": "How long do freight trains from Yiwu take to reach Madrid?",
+            "answers": ["21 days"],
+            "evidence": ["trains.txt"],
+        },
+        {
+            "id": "b",
+            "question": "How often are they trained?",
+            "answers": ["every week"],
+            "evidence": ["train them every week"],
+            "history": [{"role": "user", "content": "Who employs 312 packers?"}],
+        },
+        {"id": "c", "question": "Who won the 2022 FIFA World Cup?", "answers": []},
+    ]
+    write(tmp_path / "set.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "report"
+    cmd = [sys.executable, "-m", "ui.cli", "eval", str(tmp_path / "set.jsonl"), "--corpus", str(corpus)]
+    cmd += ["--mode", "llm", "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    with ScriptedServer("openai") as server:
+        server.script(
+            # a
+            Script(template="Freight trains from Yiwu reach Madrid in about 21 days [{n:Madrid}]."),
+            # b: the history turn, the rewrite of the follow-up, then its answer
+            Script(template="The Walrus Point fulfilment hub employs 312 packers [{n:312}]."),
+            Script(["How often are the packers of the Walrus Point fulfilment hub trained?"]),
+            Script(
+                template="Its managers train the packers every week [{n:every week}]. "
+                "Each packer earns a gold medal [{n:every week}]."
+            ),
+            # c
+            Script(["NOT_FOUND"]),
+        )
+        env = {**os.environ, "RAG_LLM_BACKEND": "openai", "RAG_LLM_MODEL": "m", "RAG_LLM_URL": server.url}
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+        assert done.returncode == 0, done.stderr
+        assert len(server.requests) == 5
+        assert "How often are they trained?" in server.requests[2]["messages"][-1]["content"]
+        assert "packers of the Walrus Point" in server.requests[3]["messages"][-1]["content"]
+    # three sentences answer the three questions (the history turn is not scored); one is unsupported
+    assert "sentences_supported: 0.6667" in done.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["answer_mode"] == "llm" and report["settings"]["llm"].startswith("openai model 'm' at")
+    overall, extractive = report["overall"], report["overall"]["extractive"]
+    assert overall["sentences"] == 3 and overall["sentences_supported"] == 2 / 3
+    assert overall["llm_fallbacks"] == 0.0 and overall["refusal_f1"] == 1.0
+    assert overall["citation_correct"] == 1.0 and overall["answer_contains_gold"] == 1.0
+    assert extractive["answered_answerable"] == 1.0 and extractive["sentences_supported"] is None
+    results = {json.loads(line)["id"]: json.loads(line) for line in (out / "results.jsonl").open()}
+    assert [s["supported"] for s in results["b"]["sentences"]] == [True, False]
+    assert results["b"]["extractive"]["mode"] == "extractive" and results["c"]["refused"]
+    md = (out / "report.md").read_text()
+    assert "answer mode: llm (openai model 'm' at http://127.0.0.1:" in md
+    assert "## llm mode next to extractive mode" in md
+    assert "| sentences supported by their citations (llm) | 0.6667 | – |" in md
+
+    # The LLM down: every question gets the extractive answer, and the report says so.
+    env["RAG_LLM_URL"] = "http://127.0.0.1:9/v1"
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "llm_fallbacks: 1.0000" in done.stdout
+    # and without an LLM named, llm mode fails in one line
+    del env["RAG_LLM_BACKEND"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 2 and "answer mode 'llm' needs an LLM" in done.stderr
