@@ -121,19 +121,25 @@ class Assistant:
         question = _check_question(question)
         k = k or self.settings.top_k
         if self.generator is not None:
-            resolved, notice = self.generator.standalone(question, followup)
+            resolved, failure = self.generator.standalone(question, followup)
+            if failure:  # the LLM already failed on the rewrite: do not wait for it a second time
+                answer = self._extractive(question, k, followup, within)
+                yield replace(answer, notice=f"{failure}; showing the extractive answer instead.")
+                return
             qvec = self.embedder.embed_query(resolved)
             passages = self.retriever.retrieve(resolved, k, qvec, within)
-            for item in self.generator.stream(question, passages, qvec, resolved, live):
-                if isinstance(item, Answer) and notice:
-                    item = replace(item, notice=f"{notice}; {item.notice}".strip("; "))
-                yield item
+            yield from self.generator.stream(question, passages, qvec, resolved, live)
             return
+        yield self._extractive(question, k, followup, within)
+
+    def _extractive(
+        self, question: str, k: int, followup: FollowUp | None, within: Collection[str] | None
+    ) -> Answer:
         resolved = f"{followup.previous_question} {question}" if followup else question
         qvec = self.embedder.embed_query(question)
         search_vec = self.embedder.embed_query(resolved) if followup else qvec
         passages = self.retriever.retrieve(resolved, k, search_vec, within)
-        yield self.answerer.answer(question, passages, qvec, followup, resolved)
+        return self.answerer.answer(question, passages, qvec, followup, resolved)
 
     def chat(self) -> ChatSession:
         """A new conversation that resolves follow-up questions against its history."""

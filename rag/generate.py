@@ -29,7 +29,8 @@ class GenerativeAnswerer:
         self.extractive = extractive
 
     def standalone(self, question: str, followup: FollowUp | None) -> tuple[str, str]:
-        """The follow-up rewritten by the LLM as a standalone question (and a notice if it failed)."""
+        """The follow-up rewritten by the LLM as a standalone question, and why the LLM failed ('' if
+        it did not; the question is then joined to the previous one, as in extractive mode)."""
         if followup is None:
             return question, ""
         try:

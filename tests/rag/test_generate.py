@@ -164,6 +164,20 @@ def test_follow_up_is_rewritten_by_the_llm_before_retrieval(index_dir: Path, ser
     assert "12 more cities" in answer.citations[0].quote and answer.sentences[0].supported
 
 
+def test_a_follow_up_with_the_llm_down_waits_for_one_timeout(index_dir: Path, server: ScriptedServer) -> None:
+    server.script(
+        Script(template="Hangzhou opened the first comprehensive pilot zone in 2015 [{n:Hangzhou}].")
+    )
+    chat = _bot(index_dir, server, timeout=1.0).chat()
+    chat.ask("Where was the first pilot zone?")
+    server.script(Script(["late"], delay=3.0))
+    answer = chat.ask("And how many cities did it add the next year?")
+    assert len(server.requests) == 2  # the rewrite timed out; the answer did not ask again
+    assert answer.mode == "extractive" and "12 more cities" in answer.text
+    assert "no reply within 1 s" in answer.notice
+    assert answer.notice.endswith("showing the extractive answer instead.")
+
+
 def test_llm_mode_needs_an_llm() -> None:
     with pytest.raises(InputError, match="answer mode 'llm' needs an LLM: set RAG_LLM_BACKEND"):
         Settings(answer_mode="llm")
