@@ -157,8 +157,14 @@ def multihop(data: Path, split: str, work: Path) -> EvalTask:
     keep = _split_ids(folder, split)
     facts = list(read_jsonl(folder / "evidence_facts.jsonl"))
     fact_id = {(f["url"], f["fact"]): str(f["fact_id"]) for f in facts}
+    # the outlet, date, author and category are metadata (questions name them: "the 'Wired' report
+    # on 2023-11-25"), as they would be in a user's news collection
     corpus = _write_jsonl(
-        ({"id": f["fact_id"], "title": f["title"], "text": f["fact"]} for f in facts),
+        (
+            {"id": f["fact_id"], "title": f["title"], "text": f["fact"]}
+            | {k: f[k] for k in ("source", "published_at", "author", "category") if f.get(k)}
+            for f in facts
+        ),
         work / "multihop_evidence_facts.jsonl",
     )
     items = []

@@ -11,13 +11,17 @@ and proper names that no retrieved document mentions)` is below `threshold`. Bot
 - `evals/sets/bundled_dev.jsonl`: questions written for calibration about the bundled corpus,
   answerable and not (the bundled eval set, `bundled.jsonl`, is never used here);
 - BEIR SciFact dev split: 90 scientific claims with judged abstracts, asked of the 5,183 abstracts
-  (answerable: an answer quotes the abstracts that support or refute the claim).
+  (answerable: an answer quotes the abstracts that support or refute the claim);
+- MultiHop-RAG dev split: 153 news questions (answerable ones span two to four articles; "null"
+  ones have no answer) asked of the 438 evidence sentences, with outlet, date and author as metadata.
 
 Each question is answered once with refusals off, recording its raw score and the share of its key
-terms left unmatched; the sweep then picks the setting with the best mean of three refusal F1s (SQuAD
-HasAns vs outside the corpus, SQuAD HasAns vs NoAns, and the bundled dev set), among those that
-refuse at most 3% of SQuAD HasAns questions, 5% of the bundled dev set's answerable ones and 5% of
-the SciFact dev claims.
+terms left unmatched; the sweep then picks the setting with the best mean of four refusal F1s (SQuAD
+HasAns vs outside the corpus, SQuAD HasAns vs NoAns, the bundled dev set, and MultiHop dev), among
+those that refuse at most 3% of SQuAD HasAns questions, 5% of the bundled dev set's answerable ones
+and 5% of the SciFact dev claims. MultiHop dev has no cap of its own: its answerable questions ask
+about two to four articles at once, and no single quoted sentence scores high on them; capping
+their refusals at 10% would cost the bundled dev set most of its refusal F1 (0.32 instead of 0.67).
 """
 
 from __future__ import annotations
@@ -73,12 +77,14 @@ def evaluate(rows: list[dict[str, Any]], penalty: float, threshold: float) -> di
     outside_f1 = _f1(np.concatenate([has, outside]), np.array([False] * len(has) + [True] * len(outside)))
     squad_f1 = _f1(np.concatenate([has, noans]), np.array([False] * len(has) + [True] * len(noans)))
     dev_f1 = _f1(np.concatenate([dev_yes, dev_no]), np.array([False] * len(dev_yes) + [True] * len(dev_no)))
+    hop_yes, hop_no = refused("multihop_dev_answerable"), refused("multihop_dev_null")
+    hop_f1 = _f1(np.concatenate([hop_yes, hop_no]), np.array([False] * len(hop_yes) + [True] * len(hop_no)))
     scifact = refused("scifact_dev")
     hits = [r["hit"] for r in rows if r["group"] == "squad_has"]
     return {
         "penalty": penalty,
         "threshold": threshold,
-        "objective": (outside_f1[2] + squad_f1[2] + dev_f1[2]) / 3,
+        "objective": (outside_f1[2] + squad_f1[2] + dev_f1[2] + hop_f1[2]) / 4,
         "squad_noans_refusal_precision": squad_f1[0],
         "squad_noans_refusal_recall": squad_f1[1],
         "squad_noans_refusal_f1": squad_f1[2],
@@ -92,15 +98,14 @@ def evaluate(rows: list[dict[str, Any]], penalty: float, threshold: float) -> di
         "bundled_dev_answerable_refused": float(dev_yes.mean()),
         "bundled_dev_unanswerable_refused": float(dev_no.mean()),
         "scifact_dev_refused": float(scifact.mean()),
+        "multihop_dev_refusal_f1": hop_f1[2],
+        "multihop_dev_answerable_refused": float(hop_yes.mean()),
+        "multihop_dev_null_refused": float(hop_no.mean()),
     }
 
 
 def _allowed(e: dict[str, float]) -> bool:
-    return (
-        e["squad_has_refused"] <= MAX_ANSWERABLE_REFUSED["squad_has"]
-        and e["bundled_dev_answerable_refused"] <= MAX_ANSWERABLE_REFUSED["bundled_dev_answerable"]
-        and e["scifact_dev_refused"] <= MAX_ANSWERABLE_REFUSED["scifact_dev"]
-    )
+    return all(e[f"{group}_refused"] <= cap for group, cap in MAX_ANSWERABLE_REFUSED.items())
 
 
 def main() -> None:
@@ -128,6 +133,10 @@ def main() -> None:
     scifact = load_task("scifact", "dev", require_datasets(), cache / "data")
     scifact_bot = open_corpus(scifact.corpus, cache, off, progress=True)
     rows += [_record(scifact_bot, q, "scifact_dev") for q in scifact.items]
+    multihop = load_task("multihop", "dev", require_datasets(), cache / "data")
+    multihop_bot = open_corpus(multihop.corpus, cache, off, progress=True)
+    for q in multihop.items:
+        rows.append(_record(multihop_bot, q, f"multihop_dev_{'answerable' if q.answerable else 'null'}"))
     dev_set = bundled_set_path().with_name("bundled_dev.jsonl")
     for q in read_evalset(dev_set):
         rows.append(

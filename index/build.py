@@ -100,6 +100,7 @@ def build_index(
                 content_hash(doc.text),
                 len(chunks),
                 len(doc.text),
+                dict(doc.metadata),
             )
             store.add(info, doc.text, chunks, vectors)
         bar.close()
@@ -139,7 +140,12 @@ def embedding_text(doc: Document, chunk: Chunk) -> str:
 
 def _is_changed(store: IndexStore, doc: Document) -> bool:
     info = store.documents.get(doc.doc_id)
-    return info is None or info.content_hash != content_hash(doc.text) or info.title != doc.title
+    return (
+        info is None
+        or info.content_hash != content_hash(doc.text)
+        or info.title != doc.title
+        or info.metadata != doc.metadata
+    )
 
 
 def _vanished(

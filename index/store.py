@@ -187,6 +187,13 @@ class IndexStore:
             )
         return self._text_cache[h]
 
+    def labels(self, doc_id: str) -> str:
+        """What names a document besides its text: its title, its file's name (when the document is
+        the whole file, not a record of a .jsonl collection) and its metadata values."""
+        info = self.documents[doc_id]
+        name = Path(info.origin).stem if info.source == info.origin else ""
+        return "\n".join([info.title, name, *info.metadata.values()])
+
     # -- changing ------------------------------------------------------------------------------
 
     def add(self, info: DocumentInfo, text: str, chunks: list[Chunk], vectors: np.ndarray) -> None:

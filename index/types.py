@@ -57,3 +57,5 @@ class DocumentInfo:
     content_hash: str
     n_chunks: int
     n_chars: int
+    # a .jsonl record's other fields (e.g. author, outlet, date); absent from indexes built before
+    metadata: dict[str, str] = field(default_factory=dict)

@@ -19,7 +19,7 @@ import re
 import threading
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -47,6 +47,30 @@ _NAME_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Capitalised, but dates: documents write them many ways ("October 1st", "2023-10-01", "1 Oct").
+_CALENDAR_WORDS = frozenset(
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+)
 _NAME = re.compile(r"(?<=[^.!?]\s)[A-Z][\w\-']*")  # a capitalised word that does not open the sentence
 _MIN_SENTENCE_WORDS = 4  # shorter lines are headings, bylines or captions, not answers
 _YEAR = re.compile(r"(1[5-9]|20)\d\d")
@@ -90,14 +114,21 @@ def key_terms(question: str) -> dict[str, set[str]]:
     """The years and proper names in `question`, each with its stemmed terms.
 
     A key term is a year ("2030") or a capitalised word after the first ("India", "Temu's"). Other
-    numbers, acronyms and symbols ("10%", "UK", "PrP") are left out: documents often say them
-    another way ("one in ten", "United Kingdom"), so their absence says little.
+    numbers, acronyms, symbols, months and weekdays ("10%", "UK", "PrP", "October") are left out:
+    documents often say them another way ("one in ten", "United Kingdom", "2023-10-01"), so their
+    absence says little.
     """
     out: dict[str, set[str]] = {}
     for i, token in enumerate(_TOKEN.findall(_fold(question))):
         word = token.split("'")[0]
         is_year = bool(_YEAR.fullmatch(word))
-        is_name = i > 0 and word[:1].isupper() and word[1:].isalpha() and word[1:].islower()
+        is_name = (
+            i > 0
+            and word[:1].isupper()
+            and word[1:].isalpha()
+            and word[1:].islower()
+            and word.lower() not in _CALENDAR_WORDS
+        )
         if is_year or is_name:
             stems = terms(word)
             if stems:
@@ -180,10 +211,24 @@ SENTENCE_VECTORS = SentenceVectors()
 class ExtractiveAnswerer:
     """Choose and cite sentences from retrieved passages."""
 
-    def __init__(self, embedder: Embedder, document_text: Callable[[str], str], settings: Settings) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        document_text: Callable[[str], str],
+        settings: Settings,
+        document_labels: Callable[[str], str] = lambda doc_id: "",
+    ) -> None:
+        """`document_labels` gives what names a document besides its text (title, file name,
+        metadata): a question's name or year found there counts as mentioned."""
         self.embedder = embedder
         self.document_text = document_text
+        self.document_labels = document_labels
         self.settings = settings
+
+    def _mentions(self, passages: list[Passage]) -> Iterator[str]:
+        for doc_id in dict.fromkeys(p.doc_id for p in passages):
+            yield self.document_labels(doc_id)
+            yield self.document_text(doc_id)
 
     def answer(
         self,
@@ -195,9 +240,7 @@ class ExtractiveAnswerer:
     ) -> Answer:
         resolved = resolved_question or question
         keys = key_terms(question)
-        unmatched = _unmatched(
-            keys, (self.document_text(d) for d in dict.fromkeys(p.doc_id for p in passages))
-        )
+        unmatched = _unmatched(keys, self._mentions(passages))
         candidates = self._candidates(passages)
         if not candidates:
             return _refusal(question, resolved, passages, 0.0, unmatched)

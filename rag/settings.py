@@ -34,7 +34,7 @@ class Settings:
     # refuse when the confidence (best sentence score, less unmatched_penalty when a year or proper
     # name of the question is in no retrieved document) is below refusal_threshold
     refusal_threshold: float = 0.36
-    unmatched_penalty: float = 0.85
+    unmatched_penalty: float = 0.75
     # extractive (quote sentences, no LLM) or llm (the user's LLM writes, every citation checked)
     answer_mode: str = "extractive"
     llm: LLMConfig | None = None

@@ -75,6 +75,16 @@ class Answer:
     sentences: tuple[SentenceCheck, ...] = ()  # llm mode: each sentence, its citations and support
     notice: str = ""  # e.g. why the LLM's answer was replaced by the extractive one
 
+    @property
+    def unmatched_note(self) -> str:
+        """What the chat and the CLI say of `unmatched_terms` ('' when there are none)."""
+        if not self.unmatched_terms:
+            return ""
+        names = ", ".join(self.unmatched_terms)
+        if self.refused:
+            return f"None of the documents found mention: {names}."
+        return f"None of the documents found mention: {names}. Check that the answer is about it."
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape printed by `rag ask --json`."""
         return {

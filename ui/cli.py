@@ -206,8 +206,8 @@ def format_answer(answer: Answer) -> str:
         ]
     if answer.notice:
         lines.append(f"note: {answer.notice}")
-    if answer.refused and answer.unmatched_terms:
-        lines.append(f"None of the documents found mention: {', '.join(answer.unmatched_terms)}.")
+    if answer.unmatched_terms:
+        lines.append(answer.unmatched_note)
     if answer.citations:
         lines.append("")
         shown: set[int] = set()

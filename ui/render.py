@@ -45,8 +45,11 @@ def answer_message(answer: Answer, sentences: int | None = None) -> str:
     else:
         cites = answer.citations if sentences is None else answer.citations[:sentences]
         text = " ".join(f"{as_markdown_text(_one_line(c.quote))} **\\[{c.n}\\]**" for c in cites)
-    if answer.notice and (sentences is None or sentences >= len(answer.citations)):
-        text += "\n\n> ℹ️ " + as_markdown_text(answer.notice)
+    if sentences is None or sentences >= len(answer.citations):
+        if answer.notice:
+            text += "\n\n> ℹ️ " + as_markdown_text(answer.notice)
+        if answer.unmatched_terms and not answer.refused:  # a refusal says it in the sources panel
+            text += "\n\n> ℹ️ " + as_markdown_text(answer.unmatched_note)
     return text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,28 @@ def test_remove_documents(tmp_path: Path) -> None:
     store = IndexStore.open(tmp_path / "idx")
     assert list(store.documents) == [str((tmp_path / "d" / "b.txt").resolve())]
     assert all(c.doc_id != a for c in store.chunks.values())
+
+
+def test_jsonl_metadata_is_kept_and_a_change_to_it_reindexes_the_record(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    record = {
+        "id": "n1",
+        "title": "Charging gadgets",
+        "text": "Travel adapters charge phones.",
+        "source": "Wired",
+    }
+    write(docs / "news.jsonl", json.dumps(record) + "\n")
+    write(docs / "annual-report-2024.txt", "Sales rose in the second half.")
+    emb = FakeEmbedder()
+    build_index([docs], tmp_path / "idx", emb, SETTINGS)
+    store = IndexStore.open(tmp_path / "idx")
+    assert store.documents["n1"].metadata == {"source": "Wired"}
+    # what names a document: title and metadata; a whole file's name, not a collection's
+    assert store.labels("n1").split("\n") == ["Charging gadgets", "", "Wired"]
+    report = next(d for d in store.documents if d.endswith(".txt"))
+    assert store.labels(report).split("\n") == ["", "annual-report-2024"]
+
+    write(docs / "news.jsonl", json.dumps(record | {"source": "The Verge"}) + "\n")
+    again = build_index([docs], tmp_path / "idx", emb, SETTINGS)
+    assert again.documents_added == ("n1",)
+    assert IndexStore.open(tmp_path / "idx").documents["n1"].metadata == {"source": "The Verge"}

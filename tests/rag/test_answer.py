@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,8 @@ def test_key_terms_are_the_questions_years_and_proper_names() -> None:
     # acronyms, symbols and other numbers are often written another way: not key terms
     assert key_terms("Do 10% of UK adults carry PrP or iPSC markers?") == {}
     assert key_terms("what did they say about customs?") == {}
+    # so are months and weekdays ("October 1st" is "2023-10-01" in many documents)
+    assert set(key_terms("What did Wired publish on Monday, October 1st 2023?")) == {"Wired", "2023"}
 
 
 def test_unmatched_terms_fold_accents_and_stem() -> None:
@@ -115,6 +118,17 @@ def test_a_name_no_passage_mentions_lowers_the_confidence(tmp_path: Path) -> Non
         "Which model did Temu introduce for merchants?"
     )
     assert not matched.refused and matched.unmatched_terms == ()
+
+
+def test_a_name_in_a_documents_title_or_metadata_counts_as_mentioned(tmp_path: Path) -> None:
+    record = {"id": "n1", "title": "Adapters for travel", "text": TEXT, "source": "The Verge"}
+    write(tmp_path / "docs" / "news.jsonl", json.dumps(record) + "\n")
+    settings = IndexSettings(model="fake-embedder", chunk_size=40, chunk_overlap=8)
+    emb = FakeEmbedder()
+    build_index([tmp_path / "docs"], tmp_path / "idx", emb, settings)
+    bot = Assistant(IndexStore.open(tmp_path / "idx"), emb, Settings(index=settings))
+    answer = bot.ask("Does the Verge article on Adapters say which model Temu introduced in 2030?")
+    assert answer.unmatched_terms == ("2030",)  # Verge: metadata; Adapters: title; Temu: text
 
 
 def test_the_sentence_that_states_the_asked_for_number_is_preferred() -> None:

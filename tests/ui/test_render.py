@@ -75,3 +75,16 @@ def test_a_refusal_names_what_no_passage_mentions() -> None:
     assert "evidence score 0.12, below the refusal threshold" in panel
     assert "None of the documents found mention &lt;2030&gt;." in panel
     assert render.answer_message(answer).startswith("> **Not found.**")
+    assert "mention" not in render.answer_message(answer)
+
+
+def test_an_answer_says_which_names_no_document_mentions() -> None:
+    from rag.types import Answer, Citation
+
+    quote = "The count of pilot zones reached 165 by early 2024."
+    cite = Citation(1, "z.md", "z.md", "Zones", quote, 0, len(quote), 0.7)
+    answer = Answer("Zones in 2030?", f"{quote} [1]", False, (cite,), (), "Zones in 2030?", 0.4, ("2030",))
+    assert render.answer_message(answer).endswith(
+        "> ℹ️ None of the documents found mention: 2030\\. Check that the answer is about it\\."
+    )
+    assert "mention" not in render.answer_message(answer, sentences=0)  # not while it is being shown
