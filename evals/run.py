@@ -140,7 +140,7 @@ def run_eval(
             started = time.perf_counter()
             rankings[system.name] = system.rank(answer.resolved_question, RANK_DEPTH, item.within)
             run.rank_latency[system.name].append(time.perf_counter() - started)
-        row = _row(item, answer, seconds, docs, texts, relevant, rankings)
+        row = _row(item, answer, _scored(item, answer, seconds, docs, texts, relevant), relevant, rankings)
         if extractive is not None:
             reference, ref_seconds = ask_item(extractive, item)
             row["extractive"] = _scored(item, reference, ref_seconds, docs, texts, relevant)
@@ -159,9 +159,7 @@ def run_eval(
 def _row(
     item: EvalItem,
     answer: Answer,
-    seconds: float,
-    docs: set[str],
-    texts: list[str],
+    scored: dict[str, Any],
     relevant: dict[str, int],
     rankings: dict[str, list[str]],
 ) -> dict[str, Any]:
@@ -171,7 +169,7 @@ def _row(
         "question": item.question,
         "resolved_question": answer.resolved_question,
         "answers": item.to_dict()["answers"],
-        **_scored(item, answer, seconds, docs, texts, relevant),
+        **scored,
         "relevant": relevant,
         "rankings": {name: ranked[:10] for name, ranked in rankings.items()},
         "_rankings_full": rankings,

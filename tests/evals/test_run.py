@@ -35,6 +35,27 @@ def _corpus(root: Path) -> Path:
     return root
 
 
+def _write_set(path: Path, who: str) -> None:
+    """Three questions: one answerable, a follow-up asking how often `who` are trained, one not."""
+    rows = [
+        {
+            "id": "a",
+            "question": "How long do freight trains from Yiwu take to reach Madrid?",
+            "answers": ["21 days"],
+            "evidence": ["trains.txt"],
+        },
+        {
+            "id": "b",
+            "question": f"How often are {who} trained?",
+            "answers": ["every week"],
+            "evidence": ["train them every week"],
+            "history": [{"role": "user", "content": "Who employs 312 packers?"}],
+        },
+        {"id": "c", "question": "Who won the 2022 FIFA World Cup?", "answers": []},
+    ]
+    write(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+
 @pytest.mark.unit
 def test_run_eval_scores_answers_rankings_and_writes_the_report(tmp_path: Path) -> None:
     settings = IndexSettings(model="fake-embedder", chunk_size=48, chunk_overlap=8)
@@ -109,23 +130,7 @@ def test_run_eval_scores_answers_rankings_and_writes_the_report(tmp_path: Path) 
 @pytest.mark.integration
 def test_rag_eval_command_on_a_jsonl_set(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "docs")
-    rows = [
-        {
-            "id": "a",
-            "question": "How long do freight trains from Yiwu take to reach Madrid?",
-            "answers": ["21 days"],
-            "evidence": ["trains.txt"],
-        },
-        {
-            "id": "b",
-            "question": "How often are the packers trained?",
-            "answers": ["every week"],
-            "evidence": ["train them every week"],
-            "history": [{"role": "user", "content": "Who employs 312 packers?"}],
-        },
-        {"id": "c", "question": "Who won the 2022 FIFA World Cup?", "answers": []},
-    ]
-    write(tmp_path / "set.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    _write_set(tmp_path / "set.jsonl", "the packers")
     out = tmp_path / "report"
     cmd = [
         sys.executable,
@@ -188,23 +193,7 @@ def test_rag_eval_bad_arguments_fail_in_one_line(args: list[str], message: str) 
 @pytest.mark.integration
 def test_rag_eval_in_llm_mode_reports_support_next_to_extractive(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "docs")
-    rows = [
-        {
-            "id": "a",
-            "question": "How long do freight trains from Yiwu take to reach Madrid?",
-            "answers": ["21 days"],
-            "evidence": ["trains.txt"],
-        },
-        {
-            "id": "b",
-            "question": "How often are they trained?",
-            "answers": ["every week"],
-            "evidence": ["train them every week"],
-            "history": [{"role": "user", "content": "Who employs 312 packers?"}],
-        },
-        {"id": "c", "question": "Who won the 2022 FIFA World Cup?", "answers": []},
-    ]
-    write(tmp_path / "set.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    _write_set(tmp_path / "set.jsonl", "they")
     out = tmp_path / "report"
     cmd = [sys.executable, "-m", "ui.cli", "eval", str(tmp_path / "set.jsonl"), "--corpus", str(corpus)]
     cmd += ["--mode", "llm", "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "--quiet"]
