@@ -113,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("eval-reports") / f"{task.name}-{task.split}")
     write_report(out, run_, report, settings.refusal_threshold)
     print(_summary(report, out))
+    failed = [r["notice"] for r in run_.rows if settings.answer_mode == "llm" and r["mode"] != "llm"]
+    if failed:
+        print(f"the LLM failed on {len(failed)} of {len(run_.rows)} questions, e.g.: {failed[0]}")
     return 0
 
 

@@ -239,6 +239,10 @@ def test_rag_eval_in_llm_mode_reports_support_next_to_extractive(tmp_path: Path)
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert "llm_fallbacks: 1.0000" in done.stdout
+    assert (
+        "the LLM failed on 3 of 3 questions, e.g.: the LLM (openai model 'm' at http://127.0.0.1:9/v1)"
+        in done.stdout
+    )
     # and without an LLM named, llm mode fails in one line
     del env["RAG_LLM_BACKEND"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
