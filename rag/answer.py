@@ -49,27 +49,8 @@ _NAME_QUESTION = re.compile(
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Capitalised, but dates: documents write them many ways ("October 1st", "2023-10-01", "1 Oct").
 _CALENDAR_WORDS = frozenset(
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
+    "january february march april may june july august september october november december "  # noqa: SIM905
+    "monday tuesday wednesday thursday friday saturday sunday".split()
 )
 _NAME = re.compile(r"(?<=[^.!?]\s)[A-Z][\w\-']*")  # a capitalised word that does not open the sentence
 _MIN_SENTENCE_WORDS = 4  # shorter lines are headings, bylines or captions, not answers

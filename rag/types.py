@@ -83,7 +83,7 @@ class Answer:
         names = ", ".join(self.unmatched_terms)
         if self.refused:
             return f"None of the documents found mention: {names}."
-        return f"None of the documents found mention: {names}. Check that the answer is about it."
+        return f"None of the documents found mention: {names}. Check that the answer fits the question."
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape printed by `rag ask --json`."""

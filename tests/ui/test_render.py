@@ -85,6 +85,6 @@ def test_an_answer_says_which_names_no_document_mentions() -> None:
     cite = Citation(1, "z.md", "z.md", "Zones", quote, 0, len(quote), 0.7)
     answer = Answer("Zones in 2030?", f"{quote} [1]", False, (cite,), (), "Zones in 2030?", 0.4, ("2030",))
     assert render.answer_message(answer).endswith(
-        "> ℹ️ None of the documents found mention: 2030\\. Check that the answer is about it\\."
+        "> ℹ️ None of the documents found mention: 2030\\. Check that the answer fits the question\\."
     )
     assert "mention" not in render.answer_message(answer, sentences=0)  # not while it is being shown
