@@ -10,7 +10,6 @@ cache emptied before every round so that no system answers from another's cache.
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import random
@@ -23,8 +22,9 @@ import numpy as np
 from evals.adapters import load_task
 from evals.datasets import require_datasets
 from evals.run import open_corpus
+from evals.script import script_parser
 from rag.answer import SENTENCE_VECTORS
-from rag.assistant import Assistant, default_cache_dir
+from rag.assistant import Assistant
 from rag.settings import Settings
 
 SYSTEMS = ("dense", "hybrid", "bm25")
@@ -41,13 +41,9 @@ def _timed(bot: Assistant, questions: list[str]) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__, "evals/reports/bench_query.json")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--out", default="evals/reports/bench_query.json")
-    parser.add_argument("--cache-dir", default=str(default_cache_dir() / "eval"))
     args = parser.parse_args()
     cache = Path(args.cache_dir)
     task = load_task("scifact", "test", require_datasets(), cache / "data")

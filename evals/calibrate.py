@@ -26,7 +26,6 @@ their refusals at 10% would cost the bundled dev set most of its refusal F1 (0.3
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 from pathlib import Path
@@ -38,8 +37,9 @@ from evals.adapters import bundled_set_path, load_task
 from evals.datasets import require_datasets
 from evals.evalset import EvalItem, read_evalset
 from evals.run import open_corpus
+from evals.script import script_parser
 from rag.answer import key_terms
-from rag.assistant import Assistant, default_cache_dir
+from rag.assistant import Assistant
 from rag.settings import Settings
 
 MAX_ANSWERABLE_REFUSED = {"squad_has": 0.03, "bundled_dev_answerable": 0.05, "scifact_dev": 0.05}
@@ -109,14 +109,10 @@ def _allowed(e: dict[str, float]) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__, "evals/reports/calibration_dev.json")
     parser.add_argument(
         "--limit", type=int, default=400, help="SQuAD dev questions per group (seeded sample)"
     )
-    parser.add_argument("--out", default="evals/reports/calibration_dev.json")
-    parser.add_argument("--cache-dir", default=str(default_cache_dir() / "eval"))
     args = parser.parse_args()
     cache = Path(args.cache_dir)
     off = Settings(refusal_threshold=-1.0, unmatched_penalty=0.0)  # record every score; decide afterwards

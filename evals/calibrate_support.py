@@ -12,7 +12,6 @@ accuracy (mean of the rates of supported and unsupported pairs judged right) is 
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 from pathlib import Path
@@ -23,18 +22,14 @@ import numpy as np
 from evals.adapters import load_task
 from evals.datasets import require_datasets
 from evals.run import open_corpus
-from rag.assistant import default_cache_dir
+from evals.script import script_parser
 from rag.settings import Settings
 from rag.verify import Verifier
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__, "evals/reports/support_dev.json")
     parser.add_argument("--limit", type=int, default=150, help="RGB dev questions (seeded sample)")
-    parser.add_argument("--out", default="evals/reports/support_dev.json")
-    parser.add_argument("--cache-dir", default=str(default_cache_dir() / "eval"))
     args = parser.parse_args()
     cache = Path(args.cache_dir)
     task = load_task("rgb", "dev", require_datasets(), cache / "data")

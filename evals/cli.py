@@ -80,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
     if args.mode == "llm":
         bot = bot.with_settings(answer_mode="llm", llm=args.llm())
     settings = bot.settings
-    rankers = _baselines(args.compare, bot, cache, task, progress)
+    # baselines only rank documents: built on the extractive assistant, they hold no LLM client
+    rankers = _baselines(
+        args.compare, bot.with_settings(answer_mode="extractive", llm=None), cache, task, progress
+    )
     run_ = run_eval(bot, items, rankers, progress=progress)
     meta = {
         "set": task.name,
@@ -113,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("eval-reports") / f"{task.name}-{task.split}")
     write_report(out, run_, report, settings.refusal_threshold)
     print(_summary(report, out))
-    failed = [r["notice"] for r in run_.rows if settings.answer_mode == "llm" and r["mode"] != "llm"]
+    failed = [r["notice"] for r in run_.rows if r["mode"] != settings.answer_mode]
     if failed:
         print(f"the LLM failed on {len(failed)} of {len(run_.rows)} questions, e.g.: {failed[0]}")
     return 0

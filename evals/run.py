@@ -220,10 +220,10 @@ def _scored(
     }
 
 
-def summarize(rows: Sequence[dict[str, Any]], systems: Sequence[str]) -> dict[str, Any]:
-    """Aggregate metrics over `rows` (all questions, or one group)."""
+def summarize(rows: Sequence[dict[str, Any]], systems: Sequence[str], llm: bool = False) -> dict[str, Any]:
+    """Aggregate metrics over `rows` (all questions, or one group); `llm`: they were asked in llm
+    mode, and each also holds its extractive answer."""
     answerable = [r for r in rows if r["answerable"]]
-    llm = any("extractive" in r for r in rows)
     out: dict[str, Any] = {
         "questions": len(rows),
         "answerable": len(answerable),
@@ -277,10 +277,11 @@ def answer_metrics(rows: Sequence[dict[str, Any]], llm: bool = False) -> dict[st
 def report_dict(run: EvalRun, meta: dict[str, Any]) -> dict[str, Any]:
     """Everything `report.json` holds: settings, overall and per-group metrics, system latencies."""
     groups = sorted({r["group"] for r in run.rows if r["group"]})
+    llm = run.answer_mode == "llm"
     return {
         **meta,
-        "overall": summarize(run.rows, run.systems),
-        "groups": {g: summarize([r for r in run.rows if r["group"] == g], run.systems) for g in groups},
+        "overall": summarize(run.rows, run.systems, llm),
+        "groups": {g: summarize([r for r in run.rows if r["group"] == g], run.systems, llm) for g in groups},
         "retrieval_latency": {name: metrics.latency(s) for name, s in run.rank_latency.items()},
         "systems": run.systems,
         "answer_mode": run.answer_mode,

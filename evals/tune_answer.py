@@ -19,7 +19,6 @@ with their paragraphs than users' paraphrases do, so small gains there are not w
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
@@ -30,7 +29,8 @@ from evals.adapters import bundled_set_path, load_task
 from evals.datasets import require_datasets
 from evals.evalset import EvalItem, read_evalset
 from evals.run import open_corpus
-from rag.assistant import Assistant, default_cache_dir
+from evals.script import script_parser
+from rag.assistant import Assistant
 from rag.settings import Settings
 
 WEIGHTS = [
@@ -67,12 +67,8 @@ def _choose(rows: list[dict[str, Any]], default: dict[str, Any], n: dict[str, in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__, "evals/reports/answer_dev.json")
     parser.add_argument("--limit", type=int, default=1000, help="SQuAD dev HasAns questions (seeded sample)")
-    parser.add_argument("--out", default="evals/reports/answer_dev.json")
-    parser.add_argument("--cache-dir", default=str(default_cache_dir() / "eval"))
     args = parser.parse_args()
     cache = Path(args.cache_dir)
     off = Settings(refusal_threshold=-1.0)

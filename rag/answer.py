@@ -196,8 +196,8 @@ class ExtractiveAnswerer:
         self,
         embedder: Embedder,
         document_text: Callable[[str], str],
+        document_labels: Callable[[str], str],
         settings: Settings,
-        document_labels: Callable[[str], str] = lambda doc_id: "",
     ) -> None:
         """`document_labels` gives what names a document besides its text (title, file name,
         metadata): a question's name or year found there counts as mentioned."""

@@ -47,7 +47,7 @@ class Assistant:
         if self.settings.reranker:
             reranker = CrossEncoderReranker.load(self.settings.reranker)
             self.retriever = RerankingRetriever(self.retriever, reranker, self.settings.rerank_depth)
-        self.answerer = ExtractiveAnswerer(embedder, store.text, self.settings, store.labels)
+        self.answerer = ExtractiveAnswerer(embedder, store.text, store.labels, self.settings)
         self.generator: GenerativeAnswerer | None = None
         if self.settings.answer_mode == "llm" and self.settings.llm is not None:
             verifier = Verifier(embedder, store.text, self.settings.support_threshold)
