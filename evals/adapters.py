@@ -15,7 +15,8 @@ from typing import Any
 
 from evals.datasets import read_ids, read_jsonl, scifact_qrels
 from evals.evalset import EvalItem, read_evalset
-from index.errors import InputError
+from index.atomic import write_text
+from rag import InputError
 from rag.assistant import bundled_corpus_dir
 
 SPLITS = ("dev", "test", "all")
@@ -48,10 +49,7 @@ def _write_jsonl(rows: Iterable[dict[str, Any]], dest: Path) -> Path:
     """Write `rows` to `dest` unless an identical file is there (keeps the index cache warm)."""
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     if not (dest.exists() and dest.read_text(encoding="utf-8") == text):
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(dest)
+        write_text(dest, text)
     return dest
 
 
@@ -61,6 +59,18 @@ SCIFACT_ANCHORS = (
     ("bm25 (bm25s)", "ndcg@10", 0.6647, "Anserini BM25 multifield (all 300)"),
     ("llama-index (stock)", "ndcg@10", 0.64508, "all-MiniLM-L6-v2, MTEB (all 300; whole abstracts)"),
     ("dense alone (FAISS)", "ndcg@10", 0.64508, "all-MiniLM-L6-v2, MTEB (all 300; whole abstracts)"),
+)
+
+
+SCIFACT_NOTES = (
+    "BEIR SciFact: 5,183 abstracts (title + text); queries with test qrels; retrieval metrics on "
+    "documents. No answer strings, so answer accuracy does not apply; a citation is correct when it "
+    "quotes a gold abstract. The published anchors are for all 300 test queries (`--split all`). "
+    "Protocols differ: MTEB embeds each whole abstract, truncated at MiniLM's 256 word pieces, and "
+    "llama-index's stock pipeline (1,024-token chunks, the same truncation) is the closest to it; "
+    "our dense search embeds 128-token chunks and ranks an abstract by its best chunk, so no part of "
+    "a long abstract is cut off. The bm25s baseline indexes whole documents, as MTEB's bm25s "
+    "baseline does; our hybrid retriever's BM25 runs over the same 128-token chunks as its dense side."
 )
 
 
@@ -74,17 +84,15 @@ def scifact(data: Path, split: str, work: Path) -> EvalTask:
         for qid, rel in sorted(qrels.items(), key=lambda kv: int(kv[0]))
         if keep is None or qid in keep
     ]
-    notes = (
-        "BEIR SciFact: 5,183 abstracts (title + text); queries with test qrels; retrieval metrics on "
-        "documents. No answer strings, so answer accuracy does not apply; a citation is correct when it "
-        "quotes a gold abstract. The published anchors are for all 300 test queries (`--split all`). "
-        "Protocols differ: MTEB embeds each whole abstract, truncated at MiniLM's 256 word pieces, and "
-        "llama-index's stock pipeline (1,024-token chunks, the same truncation) is the closest to it; "
-        "our dense search embeds 128-token chunks and ranks an abstract by its best chunk, so no part of "
-        "a long abstract is cut off. The bm25s baseline indexes whole documents, as MTEB's bm25s "
-        "baseline does; our hybrid retriever's BM25 runs over the same 128-token chunks as its dense side."
+    return EvalTask(
+        "scifact", split, (folder / "corpus.jsonl",), tuple(items), SCIFACT_NOTES, SCIFACT_ANCHORS
     )
-    return EvalTask("scifact", split, (folder / "corpus.jsonl",), tuple(items), notes, SCIFACT_ANCHORS)
+
+
+SQUAD_NOTES = (
+    "SQuAD 2.0 dev (reconstructed): the 1,204 paragraphs are the corpus. NoAns questions are "
+    "adversarial: written to look answerable from the same paragraph."
+)
 
 
 def squad(data: Path, split: str, work: Path) -> EvalTask:
@@ -114,11 +122,15 @@ def squad(data: Path, split: str, work: Path) -> EvalTask:
                 group="HasAns" if answerable else "NoAns",
             )
         )
-    notes = (
-        "SQuAD 2.0 dev (reconstructed): the 1,204 paragraphs are the corpus. NoAns questions are "
-        "adversarial: written to look answerable from the same paragraph."
-    )
-    return EvalTask("squad", split, (corpus,), tuple(items), notes)
+    return EvalTask("squad", split, (corpus,), tuple(items), SQUAD_NOTES)
+
+
+RGB_NOTES = (
+    "RGB English (en_5pos5neg). Each question searches only its own passages: 'noise' = its "
+    "positive and negative passages together (5 + 5 for most questions, noise rate 0.5); "
+    "'rejection' = its negative passages only (RGB noise rate 1.0), where the right output is a "
+    "refusal. Counterfactual and integration subsets are not run."
+)
 
 
 def rgb(data: Path, split: str, work: Path) -> EvalTask:
@@ -143,13 +155,14 @@ def rgb(data: Path, split: str, work: Path) -> EvalTask:
         if neg:
             items.append(EvalItem(f"{cid}:reject", question, (), False, (), (), {}, tuple(neg), "rejection"))
     corpus = _write_jsonl(rows, work / "rgb_en_passages.jsonl")
-    notes = (
-        "RGB English (en_5pos5neg). Each question searches only its own passages: 'noise' = its "
-        "positive and negative passages together (5 + 5 for most questions, noise rate 0.5); "
-        "'rejection' = its negative passages only (RGB noise rate 1.0), where the right output is a "
-        "refusal. Counterfactual and integration subsets are not run."
-    )
-    return EvalTask("rgb", split, (corpus,), tuple(items), notes)
+    return EvalTask("rgb", split, (corpus,), tuple(items), RGB_NOTES)
+
+
+MULTIHOP_NOTES = (
+    "MultiHop-RAG 500-query sample. The article corpus is not available, so the corpus is the "
+    "pool of 438 gold evidence sentences: retrieval numbers are NOT comparable to the paper. "
+    "Answers are mostly yes/no or entity names, which an extractive answerer quotes rather than says."
+)
 
 
 def multihop(data: Path, split: str, work: Path) -> EvalTask:
@@ -184,12 +197,7 @@ def multihop(data: Path, split: str, work: Path) -> EvalTask:
                 group=str(q["question_type"]),
             )
         )
-    notes = (
-        "MultiHop-RAG 500-query sample. The article corpus is not available, so the corpus is the "
-        "pool of 438 gold evidence sentences: retrieval numbers are NOT comparable to the paper. "
-        "Answers are mostly yes/no or entity names, which an extractive answerer quotes rather than says."
-    )
-    return EvalTask("multihop", split, (corpus,), tuple(items), notes)
+    return EvalTask("multihop", split, (corpus,), tuple(items), MULTIHOP_NOTES)
 
 
 def bundled(data: Path | None, split: str, work: Path) -> EvalTask:

@@ -1,33 +1,47 @@
-"""`rag eval SET`: run an eval set and write its report folder (called by the `rag` command)."""
+"""`rag eval SET` (also `python -m evals SET`): run an eval set and write its report folder.
+
+Environment variables are read here, at this entry point: RAG_ANSWER_MODE and RAG_LLM_* (llm mode),
+RAG_SHARED_DATASETS (the shared datasets folder), RAG_DEBUG=1 (show tracebacks).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import shlex
+import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from evals.adapters import ADAPTERS, NEEDS_SHARED, SPLITS, EvalTask, load_task
-from evals.datasets import shared_datasets_dir
+from evals.datasets import eval_cache_dir, shared_datasets_dir
 from evals.evalset import read_evalset
 from evals.rankers import AssistantRanker, BM25Ranker, LlamaIndexRanker, Ranker
 from evals.report import write_report
-from evals.run import cached_index_dir, environment, open_corpus, report_dict, run_eval
-from index.errors import InputError
-from rag.assistant import Assistant, default_cache_dir
-from rag.settings import Settings
+from evals.run import environment, report_dict, run_eval
+from rag import Assistant, InputError, Settings
+from rag.entry import add_mode_argument, mode_settings, run_command
 
 BASELINES = ("dense", "bm25", "llama-index")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add `eval` to the `rag` command. The caller adds `--mode` and sets `llm`, a function that
-    returns the LLMConfig for llm mode (the entry point reads the environment, nothing here does)."""
-    p = sub.add_parser(
-        "eval",
-        help="run an eval set and write a report (metrics, worst questions, plots)",
-        description="SET is a built-in set (" + ", ".join(ADAPTERS) + ") or an eval-set .jsonl file.",
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `rag eval`; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(argv)
+    args.command_line = "rag eval " + shlex.join(argv)
+    code: int = run_command(lambda: run(args))
+    return code
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rag eval",
+        description="Run an eval set and write a report (metrics, worst questions, plots). "
+        "SET is a built-in set (" + ", ".join(ADAPTERS) + ") or an eval-set .jsonl file.",
     )
     p.add_argument("set", metavar="SET")
     where = p.add_mutually_exclusive_group()
@@ -48,20 +62,21 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--reranker", help="CrossEncoder folder or name that re-orders the passages (default: none)"
     )
+    add_mode_argument(p, os.environ)
     p.add_argument("--out", help="report folder (default: eval-reports/SET-SPLIT)")
     p.add_argument("--data-dir", help="the shared datasets folder (default: ../shared/datasets)")
-    p.add_argument("--cache-dir", help="where eval indexes are cached (default: ~/.cache/rag-assistant)")
+    p.add_argument("--cache-dir", help="where eval indexes are cached (default: ~/.cache/rag-assistant/eval)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=run, mode="extractive", llm=lambda: None)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run `rag eval`; `args.command_line` is recorded in the report."""
+    """Run `rag eval` with parsed arguments; `args.command_line` is recorded in the report."""
     started = time.perf_counter()
-    cache = Path(args.cache_dir or default_cache_dir()) / "eval"
+    cache = eval_cache_dir(args.cache_dir)
     progress = not args.quiet
-    _compare_names(args.compare)  # a typo fails before anything is loaded
+    _compare_names(args.compare)  # a typo or a missing LLM fails before anything is loaded
+    settings = Settings(reranker=args.reranker, **mode_settings(args.mode, os.environ))
     task = _task(args, cache)
     items = list(task.items)
     if args.limit is not None:
@@ -70,20 +85,17 @@ def run(args: argparse.Namespace) -> int:
         if args.limit < len(items):
             keep = set(random.Random(0).sample(range(len(items)), args.limit))
             items = [item for i, item in enumerate(items) if i in keep]
-    settings = Settings(reranker=args.reranker)
     if args.index_dir:
-        bot = Assistant.load(args.index_dir)
-        if args.reranker:
-            bot = bot.with_settings(reranker=args.reranker)
+        bot = Assistant.load(args.index_dir, settings)
     else:
-        bot = open_corpus(task.corpus, cache, settings, progress)
-    if args.mode == "llm":
-        bot = bot.with_settings(answer_mode="llm", llm=args.llm())
+        bot = Assistant.cached(task.corpus, cache, settings, progress)
     settings = bot.settings
-    # baselines only rank documents: built on the extractive assistant, they hold no LLM client
-    rankers = _baselines(
-        args.compare, bot.with_settings(answer_mode="extractive", llm=None), cache, task, progress
-    )
+    info = bot.info()
+    # baselines only rank documents: built on the extractive assistant without a reranker
+    baseline = bot.with_settings(answer_mode="extractive", llm=None, reranker=None)
+    # llama-index's cached index sits beside ours, when ours is a cached one
+    llama_cache = None if args.index_dir else Path(info.path + "-llama-index")
+    rankers = _baselines(args.compare, baseline, llama_cache, progress)
     run_ = run_eval(bot, items, rankers, progress=progress)
     meta = {
         "set": task.name,
@@ -94,12 +106,13 @@ def run(args: argparse.Namespace) -> int:
             {"system": system, "metric": metric, "published": value, "source": source}
             for system, metric, value, source in task.anchors
         ],
-        "index": str(bot.store.path),
-        "documents": len(bot.store.documents),
-        "chunks": len(bot.store.chunks),
+        "index": info.path,
+        "documents": info.documents,
+        "chunks": info.chunks,
         "settings": {
-            "model": bot.store.model,
-            **bot.store.chunking,
+            "model": info.model,
+            "chunk_size": info.chunk_size,
+            "chunk_overlap": info.chunk_overlap,
             "top_k": settings.top_k,
             "refusal_threshold": settings.refusal_threshold,
             "unmatched_penalty": settings.unmatched_penalty,
@@ -116,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("eval-reports") / f"{task.name}-{task.split}")
     write_report(out, run_, report, settings.refusal_threshold)
     print(_summary(report, out))
-    failed = [r["notice"] for r in run_.rows if r["mode"] != settings.answer_mode]
+    failed = [r.scored.notice for r in run_.rows if r.scored.mode != settings.answer_mode]
     if failed:
         print(f"the LLM failed on {len(failed)} of {len(run_.rows)} questions, e.g.: {failed[0]}")
     return 0
@@ -143,20 +156,15 @@ def _task(args: argparse.Namespace, cache: Path) -> EvalTask:
     return EvalTask(path.stem, "all", corpus, tuple(read_evalset(path)))
 
 
-def _baselines(spec: str, bot: Assistant, cache: Path, task: EvalTask, progress: bool) -> list[Ranker]:
+def _baselines(spec: str, bot: Assistant, llama_cache: Path | None, progress: bool) -> list[Ranker]:
     rankers: list[Ranker] = []
     for name in _compare_names(spec):
         if name == "dense":
-            rankers.append(
-                AssistantRanker(bot.with_settings(retriever="dense", reranker=None), "dense alone (FAISS)")
-            )
+            rankers.append(AssistantRanker(bot, retriever="dense", name="dense alone (FAISS)"))
         elif name == "bm25":
             rankers.append(BM25Ranker(bot))
         else:
-            where = cached_index_dir(task.corpus, bot.settings.index, cache) if task.corpus else None
-            rankers.append(
-                LlamaIndexRanker(bot, where.with_name(where.name + "-llama-index") if where else None)
-            )
+            rankers.append(LlamaIndexRanker(bot, llama_cache, progress))
     return rankers
 
 

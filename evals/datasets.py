@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+from rag.assistant import default_cache_dir
 
 
 def shared_datasets_dir() -> Path | None:
@@ -16,20 +17,9 @@ def shared_datasets_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
-def require_datasets() -> Path:
-    """The shared datasets folder, or exit with a message saying what is missing."""
-    path = shared_datasets_dir()
-    if path is None:
-        sys.exit("../shared/datasets is not beside the checkout (set RAG_SHARED_DATASETS to its path)")
-    return path
-
-
-def write_squad_corpus(data: Path, dest: Path) -> Path:
-    """SQuAD 2.0's 1,204 dev paragraphs as a `.jsonl` collection (`id` = paragraph_id)."""
-    with dest.open("w", encoding="utf-8") as f:
-        for p in read_jsonl(data / "squad_v2_dev" / "paragraphs.jsonl"):
-            f.write(json.dumps({"id": p["paragraph_id"], "title": p["title"], "text": p["context"]}) + "\n")
-    return dest
+def eval_cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Where eval indexes and reshaped corpora are cached: `cache_dir`, else `eval/` in the user's cache."""
+    return Path(cache_dir).expanduser() if cache_dir else default_cache_dir() / "eval"
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, object]]:

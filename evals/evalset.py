@@ -19,13 +19,13 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.errors import InputError
+from index.load import json_lines
+from rag import InputError
 
 Answers = tuple[str, ...] | tuple[tuple[str, ...], ...]
 _FIELDS = {"id", "question", "answers", "answerable", "evidence", "history", "relevant", "within", "group"}
@@ -105,14 +105,10 @@ def read_evalset(path: str | Path) -> list[EvalItem]:
         raise InputError(f"eval set '{path}' does not exist; give a .jsonl file or a built-in set name")
     items: list[EvalItem] = []
     seen: set[str] = set()
-    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for lineno, raw, error in json_lines(p.read_text(encoding="utf-8")):
         where = f"{p.name} line {lineno}"
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg}); one JSON object per line") from None
+        if error:
+            raise InputError(f"{where}: not valid JSON ({error}); one JSON object per line")
         if not isinstance(raw, dict):
             raise InputError(f"{where}: expected a JSON object")
         item = parse_item(raw, where)
@@ -123,12 +119,6 @@ def read_evalset(path: str | Path) -> list[EvalItem]:
     if not items:
         raise InputError(f"eval set '{path}' has no questions")
     return items
-
-
-def write_evalset(items: Iterable[EvalItem], path: Path) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        for item in items:
-            f.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
 
 
 def _answers(value: Any, where: str) -> Answers:

@@ -11,15 +11,15 @@
 
 from __future__ import annotations
 
-import shutil
-import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-
-from rag.assistant import Assistant
+from index.atomic import atomic_folder
+from index.bm25 import BM25Index
+from index.chunk import indexed_text
+from index.embed import model_location
+from rag import Assistant
 
 
 class Ranker(Protocol):
@@ -30,63 +30,46 @@ class Ranker(Protocol):
         ...
 
 
-def _dedupe(doc_ids: list[str], k: int) -> list[str]:
+def unique_documents(doc_ids: Iterable[str], k: int) -> list[str]:
+    """The first `k` distinct documents of a ranking of their chunks: a document ranks by its best chunk."""
     return list(dict.fromkeys(doc_ids))[:k]
 
 
 class AssistantRanker:
-    """The assistant's own retriever (hybrid by default; `dense` alone for comparison)."""
+    """The assistant's own retriever (hybrid by default; `retriever="dense"` alone for comparison)."""
 
-    def __init__(self, bot: Assistant, name: str | None = None) -> None:
+    def __init__(self, bot: Assistant, retriever: str | None = None, name: str | None = None) -> None:
         self.bot = bot
+        self.retriever = retriever or bot.settings.retriever
         rerank = " + reranker" if bot.settings.reranker else ""
-        self.name = name or f"ours ({bot.settings.retriever}{rerank})"
+        self.name = name or f"ours ({self.retriever}{rerank})"
 
     def rank(self, question: str, k: int, within: Collection[str] | None = None) -> list[str]:
         depth = 3 * k
         while True:
-            passages = self.bot.retrieve(question, depth, within)
-            ranked = _dedupe([p.doc_id for p in passages], k)
+            passages = self.bot.retrieve(question, depth, within, self.retriever)
+            ranked = unique_documents((p.doc_id for p in passages), k)
             if len(ranked) >= k or len(passages) < depth:
                 return ranked
             depth *= 2
 
 
 class BM25Ranker:
-    """BM25 over whole documents with bm25s."""
+    """BM25 over whole documents (title + text), with the same tokeniser as the product's BM25."""
 
     name = "bm25 (bm25s)"
 
     def __init__(self, bot: Assistant) -> None:
-        import bm25s
-        import Stemmer
-
-        self._bm25s = bm25s
-        self._stemmer = Stemmer.Stemmer("english")
-        docs = list(bot.store.documents.values())
+        docs = bot.documents()
         self.doc_ids = [d.doc_id for d in docs]
         self._position = {d: i for i, d in enumerate(self.doc_ids)}
-        texts = [
-            f"{d.title}\n{bot.store.text(d.doc_id)}" if d.title else bot.store.text(d.doc_id) for d in docs
-        ]
-        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
-        self.model = bm25s.BM25()
-        self.model.index(tokens, show_progress=False)
+        self.index = BM25Index.build(
+            (i, indexed_text(d.title, bot.document_text(d.doc_id))) for i, d in enumerate(docs)
+        )
 
     def rank(self, question: str, k: int, within: Collection[str] | None = None) -> list[str]:
-        mask = None
-        n = len(self.doc_ids)
-        if within is not None:
-            mask = np.zeros(len(self.doc_ids), dtype=np.float32)
-            mask[[self._position[d] for d in within if d in self._position]] = 1.0
-            n = int(mask.sum())
-        if n == 0:
-            return []
-        query = self._bm25s.tokenize([question], stopwords="en", stemmer=self._stemmer, show_progress=False)
-        if not query.vocab:
-            return []
-        ids, scores = self.model.retrieve(query, k=min(k, n), show_progress=False, weight_mask=mask)
-        return [self.doc_ids[int(i)] for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+        allowed = None if within is None else [self._position[d] for d in within if d in self._position]
+        return [self.doc_ids[i] for i, _ in self.index.search(question, k, allowed)]
 
 
 class LlamaIndexRanker:
@@ -99,32 +82,27 @@ class LlamaIndexRanker:
         from llama_index.core.node_parser import SentenceSplitter
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-        self.embed = HuggingFaceEmbedding(model_name=_model_path(bot.store.model), device="cpu")
+        self.embed = HuggingFaceEmbedding(model_name=model_location(bot.info().model), device="cpu")
         if cache_dir is not None and (cache_dir / "docstore.json").exists():
             storage = StorageContext.from_defaults(persist_dir=str(cache_dir))
             self.index: Any = load_index_from_storage(storage, embed_model=self.embed)
             return
         docs = [
             Document(
-                text=bot.store.text(d.doc_id),
+                text=bot.document_text(d.doc_id),
                 id_=d.doc_id,
                 metadata={"doc_id": d.doc_id, "title": d.title},
                 excluded_embed_metadata_keys=["doc_id"],
                 excluded_llm_metadata_keys=["doc_id"],
             )
-            for d in bot.store.documents.values()
+            for d in bot.documents()
         ]
-        started = time.perf_counter()
         self.index = VectorStoreIndex.from_documents(
             docs, embed_model=self.embed, transformations=[SentenceSplitter()], show_progress=progress
         )
-        self.build_seconds = time.perf_counter() - started
-        if cache_dir is not None:  # written beside, then renamed: a killed run leaves no half cache
-            tmp = cache_dir.with_name(cache_dir.name + ".tmp")
-            shutil.rmtree(tmp, ignore_errors=True)
-            self.index.storage_context.persist(persist_dir=str(tmp))
-            shutil.rmtree(cache_dir, ignore_errors=True)
-            tmp.rename(cache_dir)
+        if cache_dir is not None:
+            with atomic_folder(cache_dir) as tmp:
+                self.index.storage_context.persist(persist_dir=str(tmp))
 
     def rank(self, question: str, k: int, within: Collection[str] | None = None) -> list[str]:
         from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
@@ -136,11 +114,4 @@ class LlamaIndexRanker:
             )
         retriever = self.index.as_retriever(similarity_top_k=2 * k, filters=filters)
         nodes = retriever.retrieve(question)
-        return _dedupe([n.node.metadata["doc_id"] for n in nodes], k)
-
-
-def _model_path(model: str) -> str:
-    """The folder the embedding model loads from (the bundled package's, or the configured one)."""
-    from index.embed import BUNDLED_NAMES, bundled_model_dir
-
-    return str(bundled_model_dir()) if model in BUNDLED_NAMES else model
+        return unique_documents((n.node.metadata["doc_id"] for n in nodes), k)

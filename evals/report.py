@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.run import EvalRun
+from evals.run import EvalRow, EvalRun
+from rag.cite import one_line
 
 ANSWER_METRICS = [
     ("answered_answerable", "answerable questions answered"),
@@ -36,9 +37,7 @@ def write_report(out: Path, run: EvalRun, report: dict[str, Any], threshold: flo
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     with (out / "results.jsonl").open("w", encoding="utf-8") as f:
         for row in run.rows:
-            f.write(
-                json.dumps({k: v for k, v in row.items() if not k.startswith("_")}, ensure_ascii=False) + "\n"
-            )
+            f.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
     (out / "report.md").write_text(markdown(run, report), encoding="utf-8")
     files = [out / "report.json", out / "report.md", out / "results.jsonl"]
     return files + plots(out, run, threshold)
@@ -151,36 +150,33 @@ def _anchors(report: dict[str, Any]) -> list[str]:
     return out
 
 
-def _worst(rows: Sequence[dict[str, Any]], n: int = 12) -> list[str]:
+def _worst(rows: Sequence[EvalRow], n: int = 12) -> list[str]:
     """Wrong refusals and wrong answers first, then confident answers to unanswerable questions."""
 
-    def badness(r: dict[str, Any]) -> float:
-        if r["answerable"]:
-            if r["refused"]:
-                return 3.0 - r["confidence"]
-            miss = (r["contains_answer"] is False) + (r["citation_correct"] is False)
-            return float(miss) + (1.0 - (r.get("retrieval") or {}).get(_first(r), {}).get("ndcg@10", 1.0))
-        return 1.0 + r["confidence"] if not r["refused"] else -1.0
+    def badness(r: EvalRow) -> float:
+        a = r.scored
+        if a.answerable:
+            if a.refused:
+                return 3.0 - a.confidence
+            miss = (a.contains_answer is False) + (a.citation_correct is False)
+            first = next(iter(r.retrieval.values()), {})
+            return float(miss) + (1.0 - first.get("ndcg@10", 1.0))
+        return 1.0 + a.confidence if not a.refused else -1.0
 
     worst = sorted(rows, key=badness, reverse=True)[:n]
     out = ["| id | question | expected | got |", "|---|---|---|---|"]
     for r in worst:
-        expected = (
-            "refusal" if not r["answerable"] else ", ".join(map(str, r["answers"][:3])) or "(evidence only)"
-        )
-        got = "refused" if r["refused"] else r["answer"]
+        a = r.scored
+        expected = "refusal" if not a.answerable else ", ".join(map(str, r.answers[:3])) or "(evidence only)"
+        got = "refused" if a.refused else a.answer
         out.append(
-            f"| {r['id']} | {_cell(r['question'])} | {_cell(expected)} | {_cell(got)} (conf {r['confidence']:.2f}) |"
+            f"| {r.id} | {_cell(r.question)} | {_cell(expected)} | {_cell(got)} (conf {a.confidence:.2f}) |"
         )
     return out
 
 
-def _first(row: dict[str, Any]) -> str:
-    return next(iter(row.get("retrieval") or {"": None}))
-
-
 def _cell(text: str, limit: int = 160) -> str:
-    text = " ".join(str(text).split()).replace("|", "\\|")
+    text = one_line(str(text)).replace("|", "\\|")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -195,7 +191,7 @@ def plots(out: Path, run: EvalRun, threshold: float) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for answerable, label, color in ((True, "answerable", "#2563eb"), (False, "unanswerable", "#dc2626")):
-        scores = [r["confidence"] for r in rows if r["answerable"] is answerable]
+        scores = [r.scored.confidence for r in rows if r.scored.answerable is answerable]
         if scores:
             ax.hist(scores, bins=30, alpha=0.6, label=f"{label} ({len(scores)})", color=color)
     ax.axvline(threshold, color="black", linestyle="--", label=f"refusal threshold {threshold}")
@@ -207,8 +203,8 @@ def plots(out: Path, run: EvalRun, threshold: float) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     kinds = [("answerable", True), ("unanswerable", False)]
-    answered = [sum(1 for r in rows if r["answerable"] is a and not r["refused"]) for _, a in kinds]
-    refused = [sum(1 for r in rows if r["answerable"] is a and r["refused"]) for _, a in kinds]
+    answered = [sum(r.scored.answerable is a and not r.scored.refused for r in rows) for _, a in kinds]
+    refused = [sum(r.scored.answerable is a and r.scored.refused for r in rows) for _, a in kinds]
     names = [k for k, _ in kinds]
     ax.bar(names, answered, label="answered", color="#16a34a")
     ax.bar(names, refused, bottom=answered, label="refused", color="#9ca3af")
@@ -218,7 +214,7 @@ def plots(out: Path, run: EvalRun, threshold: float) -> list[Path]:
     written.append(_save(fig, out / "answered.png"))
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.hist([r["latency_ms"] for r in rows], bins=40, color="#7c3aed")
+    ax.hist([r.scored.latency_ms for r in rows], bins=40, color="#7c3aed")
     ax.set_xlabel("ms per question (retrieve + answer, warm)")
     ax.set_ylabel("questions")
     ax.set_title("Latency")

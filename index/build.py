@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunk import Chunker, content_hash
+from index.chunk import Chunker, content_hash, indexed_text
 from index.embed import Embedder
 from index.errors import InputError
 from index.load import find_files, load_paths
@@ -133,11 +133,6 @@ def remove_documents(index_dir: str | os.PathLike[str], doc_ids: Sequence[str]) 
     return found
 
 
-def embedding_text(doc: Document, chunk: Chunk) -> str:
-    """What is embedded for a chunk: the document title (when it has one) and the chunk text."""
-    return f"{doc.title}\n{chunk.text}" if doc.title else chunk.text
-
-
 def _is_changed(store: IndexStore, doc: Document) -> bool:
     info = store.documents.get(doc.doc_id)
     return (
@@ -191,7 +186,9 @@ def _embed(
     step = max(batch_size, 1) * 4
     for i in range(0, len(flat), step):
         batch = flat[i : i + step]
-        vectors[i : i + len(batch)] = embedder.embed_documents([embedding_text(d, c) for d, c in batch])
+        vectors[i : i + len(batch)] = embedder.embed_documents(
+            [indexed_text(d.title, c.text) for d, c in batch]
+        )
         advance(len(batch))  # type: ignore[operator]
     offset = 0
     for doc, chunks in pieces:

@@ -16,6 +16,11 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def indexed_text(title: str, text: str) -> str:
+    """What is embedded and BM25-indexed for a chunk (or a whole document): its title line, then the text."""
+    return f"{title}\n{text}" if title else text
+
+
 def chunk_id(doc_id: str, start: int, text: str) -> tuple[str, int]:
     """Content-hash id of a chunk, as hex and as the positive int64 FAISS needs."""
     digest = hashlib.sha256(f"{doc_id}\x00{start}\x00{text}".encode()).hexdigest()

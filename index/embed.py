@@ -8,7 +8,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -19,6 +19,19 @@ BUNDLED_NAMES = ("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2")
 # The bundled package has no source link, so its weights are pinned: sha256 of model.safetensors
 # as published by sentence-transformers/all-MiniLM-L6-v2.
 BUNDLED_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+T = TypeVar("T")
+_LOADED: dict[tuple[str, str], Any] = {}
+_LOADING = threading.Lock()
+
+
+def load_once(kind: str, name: str, load: Callable[[], T]) -> T:
+    """The model `kind` `name`: made by `load()` the first time a process asks for it, the same object after."""
+    with _LOADING:
+        if (kind, name) not in _LOADED:
+            _LOADED[kind, name] = load()
+        loaded: T = _LOADED[kind, name]
+        return loaded
 
 
 class Embedder(Protocol):
@@ -40,9 +53,6 @@ class SentenceTransformerEmbedder:
     (384,)
     """
 
-    _loaded: ClassVar[dict[str, SentenceTransformerEmbedder]] = {}
-    _lock: ClassVar[threading.Lock] = threading.Lock()
-
     def __init__(self, name: str, model: Any, batch_size: int = 64) -> None:
         self.name = name
         self.model = model
@@ -53,10 +63,7 @@ class SentenceTransformerEmbedder:
     @classmethod
     def load(cls, name: str, batch_size: int = 64) -> SentenceTransformerEmbedder:
         """Load `name` (a bundled name, a local folder or a hub id), or reuse it if loaded already."""
-        with cls._lock:
-            if name not in cls._loaded:
-                cls._loaded[name] = cls(name, _load_model(name), batch_size)
-            return cls._loaded[name]
+        return load_once("embedding model", name, lambda: cls(name, _load_model(name), batch_size))
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(list(texts), query=False)
@@ -102,13 +109,18 @@ def verify_weights(model_dir: Path, expected_sha256: str) -> None:
         )
 
 
+def model_location(name: str) -> str:
+    """Where the embedding model `name` loads from: the bundled package's folder (its weights
+    checked against the pinned sha256), or `name` itself (a local folder or a hub id)."""
+    if name not in BUNDLED_NAMES:
+        return name
+    model_dir = bundled_model_dir()
+    verify_weights(model_dir, BUNDLED_WEIGHTS_SHA256)
+    return str(model_dir)
+
+
 def _load_model(name: str) -> Any:
-    if name in BUNDLED_NAMES:
-        model_dir = bundled_model_dir()
-        verify_weights(model_dir, BUNDLED_WEIGHTS_SHA256)
-        target = str(model_dir)
-    else:
-        target = name
+    target = model_location(name)
 
     def sentence_transformer(where: str) -> Any:
         from sentence_transformers import SentenceTransformer

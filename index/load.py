@@ -6,9 +6,10 @@ import json
 import os
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from index.errors import InputError
 from index.types import Document, Skipped
@@ -184,19 +185,26 @@ def _read_docx(path: Path) -> tuple[str, str]:
     return "", re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+def json_lines(text: str) -> Iterator[tuple[int, Any, str]]:
+    """Each non-blank line of a JSON-lines text: its number (from 1), its value, and '' (or, when
+    the line is not valid JSON, None and the decoder's message)."""
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                yield lineno, json.loads(line), ""
+            except json.JSONDecodeError as exc:
+                yield lineno, None, exc.msg
+
+
 def _read_jsonl(path: Path) -> tuple[list[Document], list[Skipped]]:
     text = _decode(path.read_bytes())
     docs: list[Document] = []
     bad: list[Skipped] = []
     seen: set[str] = set()
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for lineno, record, error in json_lines(text):
         where = f"{path}:{lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad.append(Skipped(where, f"invalid JSON ({exc.msg}); each line must be one JSON object"))
+        if error:
+            bad.append(Skipped(where, f"invalid JSON ({error}); each line must be one JSON object"))
             continue
         if (
             not isinstance(record, dict)

@@ -14,7 +14,7 @@ class IndexSettings:
     """Settings recorded in the manifest; an index can only be updated with the same values.
 
     Chunk sizes count llama-index's default tokenizer tokens. 128 with 19 overlap was chosen by
-    `evals/bench_chunking.py` on the dev splits (see README, "Chunk size").
+    `scripts/bench_chunking.py` on the dev splits (see README, "Chunk size").
     """
 
     model: str = DEFAULT_MODEL

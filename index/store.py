@@ -15,17 +15,17 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index.atomic import atomic_file, atomic_folder, write_text
 from index.bm25 import BM25Index
+from index.chunk import indexed_text
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, InputError
 from index.types import Chunk, DocumentInfo
 
@@ -151,11 +151,9 @@ class IndexStore:
     def bm25(self) -> BM25Index:
         """BM25 over the chunks (title + text, as embedded); loaded from disk or built on first use."""
         if self._bm25 is None:
-            rows = []
-            for fid, c in self.chunks.items():
-                title = self.documents[c.doc_id].title
-                rows.append((fid, f"{title}\n{c.text}" if title else c.text))
-            self._bm25 = BM25Index.build(rows)
+            self._bm25 = BM25Index.build(
+                (fid, indexed_text(self.documents[c.doc_id].title, c.text)) for fid, c in self.chunks.items()
+            )
         return self._bm25
 
     def chunk_ids(self, within: Collection[str]) -> list[int]:
@@ -240,16 +238,14 @@ class IndexStore:
         for h, text in self._pending_texts.items():
             target = self.path / "texts" / f"{h}.txt"
             if not target.exists():
-                with _atomic(target) as tmp:
-                    tmp.write_text(text, encoding="utf-8")
-        with _atomic(self.path / files["vectors"]) as tmp:
+                write_text(target, text)
+        with atomic_file(self.path / files["vectors"]) as tmp:
             faiss.write_index(self._faiss, str(tmp))
-        with _atomic(self.path / files["chunks"]) as tmp, tmp.open("w", encoding="utf-8") as f:
+        with atomic_file(self.path / files["chunks"]) as tmp, tmp.open("w", encoding="utf-8") as f:
             for c in sorted(self.chunks.values(), key=lambda c: (c.doc_id, c.start)):
                 f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
-        bm25_tmp = Path(tempfile.mkdtemp(dir=self.path, prefix=f".{files['bm25']}.", suffix=".tmp"))
-        self.bm25.save(bm25_tmp)
-        os.replace(bm25_tmp, self.path / files["bm25"])
+        with atomic_folder(self.path / files["bm25"]) as tmp:
+            self.bm25.save(tmp)
         manifest = {
             "format_version": FORMAT_VERSION,
             "generation": gen,
@@ -261,8 +257,7 @@ class IndexStore:
             "counts": {"documents": len(self.documents), "chunks": len(self.chunks)},
             "documents": [asdict(d) for d in sorted(self.documents.values(), key=lambda d: d.doc_id)],
         }
-        with _atomic(self.path / MANIFEST) as tmp:
-            tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+        write_text(self.path / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
         self.generation = gen
         self._text_cache.update(self._pending_texts)
         self._pending_texts.clear()
@@ -281,23 +276,3 @@ class IndexStore:
         for p in (self.path / "texts").iterdir():
             if p.name not in live:
                 p.unlink(missing_ok=True)
-
-
-@contextmanager
-def _atomic(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; on success fsync it and rename it over `target`."""
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        with tmp.open("rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    finally:
-        tmp.unlink(missing_ok=True)

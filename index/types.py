@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,14 @@ class DocumentInfo:
     n_chars: int
     # a .jsonl record's other fields (e.g. author, outlet, date); absent from indexes built before
     metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def file_name(self) -> str:
+        """The name of the file the document was read from."""
+        return Path(self.origin).name
+
+
+def file_name(source: str) -> str:
+    """The file name in a document's `source`: `a.md` for `docs/a.md`, `b.jsonl` for `docs/b.jsonl#rec-7`."""
+    head, sep, _ = source.rpartition("#")
+    return Path(head if sep and head.lower().endswith(".jsonl") else source).name

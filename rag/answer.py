@@ -6,7 +6,7 @@ contains, whether it holds the kind of thing asked for (a number for "how many",
 "when"), and the score of the passage it sits in.
 
 The answer is refused when its confidence falls below a threshold calibrated on dev data
-(`evals/calibrate.py`). The confidence is the best sentence's score, less a penalty for the share
+(`scripts/calibrate.py`). The confidence is the best sentence's score, less a penalty for the share
 of the question's years and proper names that none of the documents the passages come from
 mention: "How many pilot zones will China have in 2030?" loses half the penalty when they say
 nothing of 2030.
@@ -122,13 +122,9 @@ def _document_terms(text: str) -> frozenset[str]:
     return frozenset(terms(_fold(text)))
 
 
-def unmatched_terms(question: str, documents: Iterable[str]) -> tuple[str, ...]:
-    """The question's years and proper names that none of `documents` (their texts) mention."""
-    return _unmatched(key_terms(question), documents)
-
-
-def _unmatched(keys: dict[str, set[str]], documents: Iterable[str]) -> tuple[str, ...]:
-    """The keys none of `documents` mention; `documents` is not read when there are no keys."""
+def unmatched(keys: dict[str, set[str]], documents: Iterable[str]) -> tuple[str, ...]:
+    """The key terms (see `key_terms`) none of `documents` mention; `documents` is not read when
+    there are no keys."""
     if not keys:
         return ()
     seen: set[str] = set()
@@ -221,16 +217,16 @@ class ExtractiveAnswerer:
     ) -> Answer:
         resolved = resolved_question or question
         keys = key_terms(question)
-        unmatched = _unmatched(keys, self._mentions(passages))
+        absent = unmatched(keys, self._mentions(passages))
         candidates = self._candidates(passages)
         if not candidates:
-            return _refusal(question, resolved, passages, 0.0, unmatched)
+            return _refusal(question, resolved, passages, 0.0, absent)
         scores = self._score(question, qvec, candidates, followup)
         order = np.argsort(-scores, kind="stable")
         best = float(scores[order[0]])
-        confidence = best - self.settings.unmatched_penalty * (len(unmatched) / len(keys) if keys else 0.0)
+        confidence = best - self.settings.unmatched_penalty * (len(absent) / len(keys) if keys else 0.0)
         if confidence < self.settings.refusal_threshold:
-            return _refusal(question, resolved, passages, confidence, unmatched)
+            return _refusal(question, resolved, passages, confidence, absent)
         chosen: list[int] = []
         length = 0
         for i in order:
@@ -247,7 +243,7 @@ class ExtractiveAnswerer:
             for p in [c.passage]
         ]
         text, citations = cite(quotes)
-        return Answer(question, text, False, citations, tuple(passages), resolved, confidence, unmatched)
+        return Answer(question, text, False, citations, tuple(passages), resolved, confidence, absent)
 
     def _candidates(self, passages: list[Passage]) -> list[_Candidate]:
         """Whole sentences of the passages, each once, in passage order."""

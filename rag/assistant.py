@@ -1,29 +1,43 @@
-"""The Assistant: build or load an index, then ask questions, chat and retrieve."""
+"""The Assistant: owns one index (its documents) and answers questions about it with citations."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
-from index.build import BuildReport, build_index
+from index.build import BuildReport, build_index, remove_documents
 from index.embed import Embedder, SentenceTransformerEmbedder
 from index.errors import InputError
 from index.load import find_files
 from index.settings import IndexSettings
-from index.store import IndexStore
+from index.store import MANIFEST, IndexStore
+from index.types import DocumentInfo
 from rag.answer import ExtractiveAnswerer
 from rag.chat import ChatSession, FollowUp
 from rag.generate import GenerativeAnswerer
 from rag.llm import ChatLLM
 from rag.rerank import CrossEncoderReranker, RerankingRetriever
 from rag.retrieve import Retriever, make_retriever
-from rag.settings import Settings
-from rag.types import Answer, Passage, final_answer
+from rag.settings import RETRIEVERS, Settings, check_retriever
+from rag.types import Answer, IndexInfo, Passage, final_answer
 from rag.verify import Verifier
+
+Paths = Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """What answering needs from one version of the index; replaced whole when documents change."""
+
+    store: IndexStore
+    retrievers: dict[str, Retriever]
+    answerer: ExtractiveAnswerer
+    generator: GenerativeAnswerer | None
 
 
 class Assistant:
@@ -33,39 +47,51 @@ class Assistant:
     >>> bot = Assistant.build(["docs/"], index_dir="my-index")   # build or update
     >>> reply = bot.ask("How many comprehensive pilot zones are there?")
     >>> reply.text, reply.refused, reply.citations[0].quote
+    >>> bot.add(["new-report.pdf"]); bot.remove([doc_id]); bot.documents(); bot.info()
     >>> chat = bot.chat(); chat.ask("..."); chat.ask("a follow-up")
     """
 
     def __init__(self, store: IndexStore, embedder: Embedder, settings: Settings | None = None) -> None:
+        """An assistant on an open index. `settings.index` must name the index's model and chunking
+        (`load` takes them from the index itself)."""
         self.settings = settings or Settings(index=_index_settings_of(store))
         store.check_compatible(embedder.name, self.settings.index.chunking())
-        self.store = store
         self.embedder = embedder
-        self.retriever: Retriever = make_retriever(
-            self.settings.retriever, store, embedder, self.settings.weight_bm25, self.settings.rrf_k
-        )
-        if self.settings.reranker:
-            reranker = CrossEncoderReranker.load(self.settings.reranker)
-            self.retriever = RerankingRetriever(self.retriever, reranker, self.settings.rerank_depth)
-        self.answerer = ExtractiveAnswerer(embedder, store.text, store.labels, self.settings)
-        self.generator: GenerativeAnswerer | None = None
-        if self.settings.answer_mode == "llm" and self.settings.llm is not None:
-            verifier = Verifier(embedder, store.text, self.settings.support_threshold)
-            self.generator = GenerativeAnswerer(ChatLLM(self.settings.llm), verifier, self.answerer)
-        self.report: BuildReport | None = None
+        self._write_lock = threading.Lock()
+        self._loaded = self._load(store)
+        self.report: BuildReport | None = None  # what `build` did, when this assistant came from it
+
+    def _load(self, store: IndexStore) -> _Loaded:
+        s = self.settings
+        retrievers = {
+            name: make_retriever(name, store, self.embedder, s.weight_bm25, s.rrf_k) for name in RETRIEVERS
+        }
+        if s.reranker:
+            reranker = CrossEncoderReranker.load(s.reranker)
+            retrievers = {n: RerankingRetriever(r, reranker, s.rerank_depth) for n, r in retrievers.items()}
+        answerer = ExtractiveAnswerer(self.embedder, store.text, store.labels, s)
+        generator = None
+        if s.answer_mode == "llm" and s.llm is not None:
+            verifier = Verifier(self.embedder, store.text, s.support_threshold)
+            generator = GenerativeAnswerer(ChatLLM(s.llm), verifier, answerer)
+        return _Loaded(store, retrievers, answerer, generator)
+
+    # -- opening ---------------------------------------------------------------------------------
 
     @classmethod
     def build(
         cls,
-        paths: Sequence[str | os.PathLike[str]],
+        paths: Paths,
         index_dir: str | os.PathLike[str],
         settings: Settings | None = None,
         rebuild: bool = False,
         progress: bool = False,
     ) -> Assistant:
-        """Index `paths` into `index_dir` (new, or updated incrementally) and return an assistant on it."""
-        if isinstance(paths, str | os.PathLike):
-            paths = [paths]
+        """Index `paths` into `index_dir` (new, or updated incrementally) and return an assistant on it.
+
+        `report` on the returned assistant says what was indexed, unchanged, removed and skipped.
+        """
+        paths = _as_list(paths)
         settings = settings or Settings()
         find_files(paths)  # a bad path fails fast, before the model is loaded
         embedder = SentenceTransformerEmbedder.load(settings.index.model, settings.index.batch_size)
@@ -76,10 +102,29 @@ class Assistant:
 
     @classmethod
     def load(cls, index_dir: str | os.PathLike[str], settings: Settings | None = None) -> Assistant:
-        """Open an index built earlier; its manifest says which model to load."""
+        """Open an index built earlier. Its manifest names the embedding model and chunking, which
+        replace `settings.index`; the other settings apply as given."""
         store = IndexStore.open(index_dir)
-        settings = settings or Settings(index=_index_settings_of(store))
+        settings = settings or Settings()
+        settings = replace(settings, index=_index_settings_of(store, settings.index.batch_size))
         return cls(store, SentenceTransformerEmbedder.load(store.model, settings.index.batch_size), settings)
+
+    @classmethod
+    def cached(
+        cls,
+        paths: Paths,
+        cache_dir: str | os.PathLike[str] | None = None,
+        settings: Settings | None = None,
+        progress: bool = False,
+    ) -> Assistant:
+        """The assistant on `paths`, indexed once into the cache folder (see `cached_index_dir`) and
+        opened from there afterwards without reading the files again."""
+        paths = _as_list(paths)
+        settings = settings or Settings()
+        index_dir = cached_index_dir(paths, settings.index, cache_dir)
+        if (index_dir / MANIFEST).exists():
+            return cls.load(index_dir, settings)
+        return cls.build(paths, index_dir, settings, progress=progress)
 
     @classmethod
     def bundled(
@@ -89,73 +134,138 @@ class Assistant:
         progress: bool = False,
     ) -> Assistant:
         """The assistant on the bundled cross-border e-commerce corpus; its index is built on first use."""
-        settings = settings or Settings()
-        index_dir = bundled_index_dir(cache_dir, settings.index)
-        if (index_dir / "manifest.json").exists():
-            return cls.load(index_dir, settings)
-        return cls.build([bundled_corpus_dir()], index_dir, settings, progress=progress)
+        return cls.cached([bundled_corpus_dir()], cache_dir, settings, progress)
+
+    def with_settings(self, **changes: object) -> Assistant:
+        """A second assistant on the same index and model with some answer settings changed
+        (e.g. `answer_mode`, `reranker`); `ask` takes `k`, `within` and `retriever` per call."""
+        return Assistant(self._loaded.store, self.embedder, replace(self.settings, **changes))  # type: ignore[arg-type]
+
+    # -- documents -------------------------------------------------------------------------------
+
+    def add(self, paths: Paths, progress: bool = False) -> BuildReport:
+        """Index files and folders into this assistant's index: new and changed documents are
+        embedded, documents whose files are gone from these paths are removed, unreadable files are
+        skipped with a reason. Questions asked meanwhile are answered from the previous version."""
+        paths = _as_list(paths)
+        with self._write_lock:
+            settings = _index_settings_of(self._loaded.store, self.settings.index.batch_size)
+            report = build_index(paths, self._loaded.store.path, self.embedder, settings, progress=progress)
+            self._loaded = self._load(IndexStore.open(self._loaded.store.path))
+        return report
+
+    def remove(self, doc_ids: Collection[str]) -> list[str]:
+        """Remove documents by id; returns the ids that were in the index."""
+        with self._write_lock:
+            removed = remove_documents(self._loaded.store.path, list(doc_ids))
+            if removed:
+                self._loaded = self._load(IndexStore.open(self._loaded.store.path))
+        return removed
+
+    def documents(self) -> list[DocumentInfo]:
+        """The indexed documents, by source."""
+        return sorted(self._loaded.store.documents.values(), key=lambda d: d.source)
+
+    def document_text(self, doc_id: str) -> str:
+        """The extracted text of an indexed document (citation offsets index into it)."""
+        return self._loaded.store.text(doc_id)
+
+    def info(self) -> IndexInfo:
+        """Where the index is, what built it and how much it holds."""
+        store = self._loaded.store
+        return IndexInfo(
+            path=str(store.path),
+            model=store.model,
+            dimension=store.dimension,
+            chunk_size=store.chunking["chunk_size"],
+            chunk_overlap=store.chunking["chunk_overlap"],
+            documents=len(store.documents),
+            chunks=len(store.chunks),
+            generation=store.generation,
+        )
+
+    # -- questions -------------------------------------------------------------------------------
 
     def ask(
         self,
         question: str,
         k: int | None = None,
-        followup: FollowUp | None = None,
         within: Collection[str] | None = None,
+        retriever: str | None = None,
     ) -> Answer:
         """Answer `question` from the documents, or refuse when they do not support an answer.
 
-        `within` limits the search to those document ids (default: the whole index).
+        Per call: `k` passages are read (default `settings.top_k`), `within` limits the search to
+        those document ids, `retriever` picks hybrid, dense or bm25 (default `settings.retriever`).
+        Follow-up questions go through `chat()`.
         """
-        return final_answer(self.stream(question, k, followup, within, live=False))
+        return final_answer(self.stream(question, k, within, retriever, live=False))
 
     def stream(
         self,
         question: str,
         k: int | None = None,
-        followup: FollowUp | None = None,
         within: Collection[str] | None = None,
+        retriever: str | None = None,
+        followup: FollowUp | None = None,
         live: bool = True,
     ) -> Iterator[str | Answer]:
         """Like `ask`, but in llm mode (with `live`) yields the LLM's text as it arrives; the last
-        item is always the checked `Answer`, which replaces that text."""
-        question = _check_question(question)
-        k = k or self.settings.top_k
-        if self.generator is not None:
-            resolved, failure = self.generator.standalone(question, followup)
+        item is always the checked `Answer`, which replaces that text. `followup` is the earlier
+        turn a follow-up leans on (`chat()` fills it in)."""
+        question = check_question(question)
+        k = _check_k(k or self.settings.top_k)
+        loaded = self._loaded
+        search = loaded.retrievers[check_retriever(retriever or self.settings.retriever)]
+        if loaded.generator is not None:
+            resolved, failure = loaded.generator.standalone(question, followup)
             if failure:  # the LLM already failed on the rewrite: do not wait for it a second time
-                answer = self._extractive(question, k, followup, within)
+                answer = self._extractive(loaded, search, question, k, followup, within)
                 yield replace(answer, notice=f"{failure}; showing the extractive answer instead.")
                 return
             qvec = self.embedder.embed_query(resolved)
-            passages = self.retriever.retrieve(resolved, k, qvec, within)
-            yield from self.generator.stream(question, passages, qvec, resolved, live)
+            passages = search.retrieve(resolved, k, qvec, within)
+            yield from loaded.generator.stream(question, passages, qvec, resolved, live)
             return
-        yield self._extractive(question, k, followup, within)
+        yield self._extractive(loaded, search, question, k, followup, within)
 
     def _extractive(
-        self, question: str, k: int, followup: FollowUp | None, within: Collection[str] | None
+        self,
+        loaded: _Loaded,
+        search: Retriever,
+        question: str,
+        k: int,
+        followup: FollowUp | None,
+        within: Collection[str] | None,
     ) -> Answer:
-        resolved = f"{followup.previous_question} {question}" if followup else question
+        resolved = followup.joined(question) if followup else question
         qvec = self.embedder.embed_query(question)
         search_vec = self.embedder.embed_query(resolved) if followup else qvec
-        passages = self.retriever.retrieve(resolved, k, search_vec, within)
-        return self.answerer.answer(question, passages, qvec, followup, resolved)
+        passages = search.retrieve(resolved, k, search_vec, within)
+        return loaded.answerer.answer(question, passages, qvec, followup, resolved)
 
-    def chat(self) -> ChatSession:
-        """A new conversation that resolves follow-up questions against its history."""
-        return ChatSession(self)
+    def chat(self, history: list[Answer] | None = None) -> ChatSession:
+        """A conversation that resolves follow-up questions against its history (new, or the
+        answers of one going on: they are kept by reference)."""
+        return ChatSession(self, history)
 
-    def retrieve(self, question: str, k: int = 10, within: Collection[str] | None = None) -> list[Passage]:
+    def retrieve(
+        self,
+        question: str,
+        k: int = 10,
+        within: Collection[str] | None = None,
+        retriever: str | None = None,
+    ) -> list[Passage]:
         """The `k` best passages for `question`, best first (`within`: only those document ids)."""
-        return self.retriever.retrieve(_check_question(question), k, within=within)
+        search = self._loaded.retrievers[check_retriever(retriever or self.settings.retriever)]
+        return search.retrieve(check_question(question), _check_k(k), within=within)
 
-    def document_text(self, doc_id: str) -> str:
-        """The extracted text of an indexed document (citation offsets index into it)."""
-        return self.store.text(doc_id)
 
-    def with_settings(self, **changes: object) -> Assistant:
-        """A copy of this assistant with some answer settings changed (same index and model)."""
-        return Assistant(self.store, self.embedder, replace(self.settings, **changes))  # type: ignore[arg-type]
+def check_question(question: str) -> str:
+    """The question without surrounding white space; an InputError when there is nothing to ask."""
+    if not isinstance(question, str) or not question.strip():
+        raise InputError("the question is empty; type a question about the documents")
+    return question.strip()
 
 
 def bundled_corpus_dir() -> Path:
@@ -163,30 +273,39 @@ def bundled_corpus_dir() -> Path:
     return Path(str(resources.files("rag") / "corpus"))
 
 
-def bundled_index_dir(cache_dir: str | os.PathLike[str] | None, settings: IndexSettings) -> Path:
-    """Where the bundled corpus's index lives: named by the corpus (its folder and content) and the settings.
+def cached_index_dir(
+    paths: Sequence[str | os.PathLike[str]], settings: IndexSettings, cache_dir: str | os.PathLike[str] | None
+) -> Path:
+    """The cache folder's index for these files: named by the settings and by each file's path and content.
 
-    The folder is part of the name because citations carry source paths: two checkouts never share
-    an index whose paths point into the other one.
+    Paths are part of the name because citations carry source paths: two checkouts never share an
+    index whose paths point into the other one.
     """
     base = Path(cache_dir).expanduser() if cache_dir else default_cache_dir()
     digest = hashlib.sha256(repr(sorted(vars(settings).items())).encode())
-    digest.update(str(bundled_corpus_dir().resolve()).encode())
-    for p in sorted(bundled_corpus_dir().glob("*.md")):
-        digest.update(p.name.encode() + p.read_bytes())
-    return base / f"bundled-{digest.hexdigest()[:12]}"
+    for path in sorted(find_files(paths)[0]):
+        digest.update(str(path).encode() + b"\0")
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return base / f"index-{digest.hexdigest()[:16]}"
 
 
 def default_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/rag-assistant`, else `~/.cache/rag-assistant`."""
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "rag-assistant"
 
 
-def _index_settings_of(store: IndexStore) -> IndexSettings:
-    return IndexSettings(model=store.model, **store.chunking)
+def _as_list(paths: Paths) -> list[str | os.PathLike[str]]:
+    return [paths] if isinstance(paths, str | os.PathLike) else list(paths)
 
 
-def _check_question(question: str) -> str:
-    if not isinstance(question, str) or not question.strip():
-        raise InputError("the question is empty; type a question about the documents")
-    return question.strip()
+def _index_settings_of(store: IndexStore, batch_size: int = IndexSettings.batch_size) -> IndexSettings:
+    return IndexSettings(model=store.model, batch_size=batch_size, **store.chunking)
+
+
+def _check_k(k: int) -> int:
+    if k < 1:
+        raise InputError(f"k must be greater than 0. Currently, k is {k}")
+    return k

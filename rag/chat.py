@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING
 
-from index.errors import InputError
-from rag.types import Answer
+from rag.types import Answer, final_answer
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
 
 _CONNECTIVE = re.compile(r"^\s*(and|but|also|so|then|what about|how about|what else|or)\b", re.IGNORECASE)
 _ANAPHOR = re.compile(
@@ -25,6 +28,10 @@ class FollowUp:
     previous_question: str
     cited: tuple[tuple[str, int, int], ...]  # (doc_id, start, end) of the sentences quoted before
     turns: tuple[tuple[str, str], ...] = ()  # the last turns as (role, text), for an LLM to rewrite it
+
+    def joined(self, question: str) -> str:
+        """The follow-up with the previous question before it: what is searched without an LLM."""
+        return f"{self.previous_question} {question}"
 
 
 def is_followup(question: str) -> bool:
@@ -48,29 +55,34 @@ def resolve(question: str, history: list[Answer]) -> FollowUp | None:
     return FollowUp(" ".join(words), cited, tuple(turns))
 
 
-class _Asks(Protocol):
-    def ask(self, question: str, k: int | None = None, followup: FollowUp | None = None) -> Answer: ...
-
-
 class ChatSession:
-    """A conversation with history; each `ask` may be a follow-up of the previous ones.
+    """A conversation: each question may be a follow-up of the earlier ones, which `history` keeps.
 
     >>> chat = bot.chat()
     >>> chat.ask("When was the first pilot zone set up?").text
     >>> chat.ask("And how many cities did it expand to the next year?").text
     """
 
-    def __init__(self, assistant: _Asks) -> None:
+    def __init__(self, assistant: Assistant, history: list[Answer] | None = None) -> None:
+        """`history` (the answers so far, oldest first) is kept by reference and grows with each answer."""
         self._assistant = assistant
-        self.history: list[Answer] = []
+        self.history: list[Answer] = [] if history is None else history
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
-        if not question or not question.strip():
-            raise InputError("the question is empty; type a question about the documents")
-        answer = self._assistant.ask(question, k=k, followup=resolve(question, self.history))
-        self.history.append(answer)
-        return answer
+    def ask(self, question: str, k: int | None = None, within: Collection[str] | None = None) -> Answer:
+        """Answer `question` in this conversation (see `Assistant.ask` for `k` and `within`)."""
+        return final_answer(self._stream(question, k, within, live=False))
 
-    def reset(self) -> None:
-        """Start a new conversation."""
-        self.history.clear()
+    def stream(
+        self, question: str, k: int | None = None, within: Collection[str] | None = None
+    ) -> Iterator[str | Answer]:
+        """Like `ask`, streaming as `Assistant.stream` does; the final Answer joins the history."""
+        return self._stream(question, k, within, live=True)
+
+    def _stream(
+        self, question: str, k: int | None, within: Collection[str] | None, live: bool
+    ) -> Iterator[str | Answer]:
+        followup = resolve(question, self.history)
+        for item in self._assistant.stream(question, k=k, within=within, followup=followup, live=live):
+            if isinstance(item, Answer):
+                self.history.append(item)
+            yield item

@@ -1,4 +1,4 @@
-"""Number cited sources 1..N in order of first use and write the answer text with `[n]` markers."""
+"""Citation markers: number sources 1..N in order of first use, write `[n]` after each quote, read them back."""
 
 from __future__ import annotations
 
@@ -6,6 +6,11 @@ import re
 from dataclasses import replace
 
 from rag.types import Citation
+
+# A marker as a model may write one: [1], [2, 3], and malformed ones ([a], [], [1-2]) to be dropped.
+MARKER = re.compile(r"\[([^\[\]]*)\]")
+# The markers this project writes: [n], with the space before them.
+_OWN_MARKER = re.compile(r"\s*\[\d+\]")
 
 
 def cite(quotes: list[Citation]) -> tuple[str, tuple[Citation, ...]]:
@@ -19,10 +24,15 @@ def cite(quotes: list[Citation]) -> tuple[str, tuple[Citation, ...]]:
     for q in quotes:
         n = numbers.setdefault(q.doc_id, len(numbers) + 1)
         citations.append(replace(q, n=n))
-        parts.append(f"{display(q.quote)} [{n}]")
+        parts.append(f"{one_line(q.quote)} [{n}]")
     return " ".join(parts), tuple(citations)
 
 
-def display(quote: str) -> str:
-    """A quote on one line: line breaks inside a sentence become spaces."""
-    return re.sub(r"\s+", " ", quote).strip()
+def strip_markers(text: str) -> str:
+    """An answer's text without its `[n]` markers."""
+    return _OWN_MARKER.sub("", text).strip()
+
+
+def one_line(text: str) -> str:
+    """`text` on one line: runs of white space, line breaks included, become one space."""
+    return " ".join(text.split())

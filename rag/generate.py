@@ -16,7 +16,7 @@ from rag.answer import ExtractiveAnswerer
 from rag.chat import FollowUp
 from rag.llm import ChatLLM, LLMError
 from rag.prompt import answer_messages, is_not_found, rewrite_messages
-from rag.types import REFUSAL_TEXT, Answer, Passage, final_answer
+from rag.types import REFUSAL_TEXT, Answer, Passage
 from rag.verify import Verifier
 
 
@@ -37,17 +37,7 @@ class GenerativeAnswerer:
             rewritten = self.llm.chat(rewrite_messages(followup.turns, question)).strip()
             return (rewritten.splitlines()[0].strip() if rewritten else question), ""
         except LLMError as exc:
-            return f"{followup.previous_question} {question}", str(exc)
-
-    def answer(
-        self,
-        question: str,
-        passages: list[Passage],
-        qvec: np.ndarray,
-        resolved: str,
-    ) -> Answer:
-        """The checked answer, or the extractive one with a notice when the LLM fails."""
-        return final_answer(self.stream(question, passages, qvec, resolved))
+            return followup.joined(question), str(exc)
 
     def stream(
         self,

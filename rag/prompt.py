@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.cite import display
+from rag.cite import one_line
 from rag.llm import Message
 from rag.types import Passage
 
@@ -32,14 +32,14 @@ def answer_messages(question: str, passages: Sequence[Passage]) -> list[Message]
     blocks = []
     for i, p in enumerate(passages, 1):
         source = _TAG.sub("", p.title or p.source)
-        blocks.append(f'<passage n="{i}" source="{display(source)}">\n{_TAG.sub("", p.text)}\n</passage>')
+        blocks.append(f'<passage n="{i}" source="{one_line(source)}">\n{_TAG.sub("", p.text)}\n</passage>')
     user = "<passages>\n" + "\n".join(blocks) + "\n</passages>\n\nQuestion: " + question.strip()
     return [("system", SYSTEM), ("user", user)]
 
 
 def rewrite_messages(history: Sequence[Message], question: str) -> list[Message]:
     """Ask the LLM to turn a follow-up into a standalone question, given the earlier turns."""
-    turns = "\n".join(f"{role}: {display(text)}" for role, text in history[-6:])
+    turns = "\n".join(f"{role}: {one_line(text)}" for role, text in history[-6:])
     user = f"Conversation so far:\n{turns}\n\nLast question: {question.strip()}"
     return [("system", REWRITE), ("user", user)]
 

@@ -9,22 +9,18 @@ answerer and its refusal rule see the same scale with or without a reranker.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Collection
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from index.embed import load_sentence_transformers_model
+from index.embed import load_once, load_sentence_transformers_model
 from rag.retrieve import Retriever
 from rag.types import Passage
 
 
 class CrossEncoderReranker:
     """A sentence-transformers CrossEncoder, loaded once per process for each name."""
-
-    _loaded: ClassVar[dict[str, CrossEncoderReranker]] = {}
-    _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, name: str, model: Any, batch_size: int = 32) -> None:
         self.name = name
@@ -34,10 +30,7 @@ class CrossEncoderReranker:
     @classmethod
     def load(cls, name: str) -> CrossEncoderReranker:
         """Load the cross-encoder `name` (a local folder or a hub id), or reuse it if loaded already."""
-        with cls._lock:
-            if name not in cls._loaded:
-                cls._loaded[name] = cls(name, _load_cross_encoder(name))
-            return cls._loaded[name]
+        return load_once("reranker", name, lambda: cls(name, _load_cross_encoder(name)))
 
     def scores(self, query: str, passages: list[Passage]) -> np.ndarray:
         """The cross-encoder's relevance score of each passage for `query`."""

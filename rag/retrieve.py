@@ -12,12 +12,10 @@ from typing import Protocol
 import numpy as np
 
 from index.embed import Embedder
-from index.errors import InputError
 from index.store import IndexStore
 from index.types import Chunk
+from rag.settings import check_retriever
 from rag.types import Passage
-
-RETRIEVERS = ("hybrid", "dense", "bm25")
 
 
 class Retriever(Protocol):
@@ -145,10 +143,9 @@ def make_retriever(
     kind: str, store: IndexStore, embedder: Embedder, weight_bm25: float = 1.0, rrf_k: int = 2
 ) -> Retriever:
     """The retriever named `kind`: hybrid (default), dense or bm25."""
+    check_retriever(kind)
     if kind == "hybrid":
         return HybridRetriever(store, embedder, weight_bm25, rrf_k)
     if kind == "dense":
         return DenseRetriever(store, embedder)
-    if kind == "bm25":
-        return BM25Retriever(store, embedder)
-    raise InputError(f"unknown retriever '{kind}'; choose one of {', '.join(RETRIEVERS)}")
+    return BM25Retriever(store, embedder)

@@ -8,6 +8,7 @@ from index.errors import InputError
 from index.settings import IndexSettings
 from rag.llm import LLMConfig
 
+RETRIEVERS = ("hybrid", "dense", "bm25")
 ANSWER_MODES = ("extractive", "llm")
 
 
@@ -16,13 +17,13 @@ class Settings:
     """Indexing plus answering settings.
 
     Tuned on dev splits only (see README, "Benchmarks and calibration"): the fusion with
-    `evals/tune_fusion.py`, the sentence weights and margin with `evals/tune_answer.py`, and
-    `refusal_threshold` and `unmatched_penalty` with `evals/calibrate.py`.
+    `scripts/tune_fusion.py`, the sentence weights and margin with `scripts/tune_answer.py`, and
+    `refusal_threshold` and `unmatched_penalty` with `scripts/calibrate.py`.
     """
 
     index: IndexSettings = field(default_factory=IndexSettings)
     # hybrid (dense + BM25 by weighted reciprocal rank fusion), dense or bm25; the fusion was chosen
-    # on dev splits with evals/tune_fusion.py (evals/reports/fusion_dev.json)
+    # on dev splits with scripts/tune_fusion.py (reports/fusion_dev.json)
     retriever: str = "hybrid"
     weight_bm25: float = 1.0
     rrf_k: int = 2
@@ -39,7 +40,7 @@ class Settings:
     answer_mode: str = "extractive"
     llm: LLMConfig | None = None
     # llm mode: a citation stands when its passage supports the sentence at least this much
-    # (evals/calibrate_support.py on RGB dev: balanced accuracy 0.82)
+    # (scripts/calibrate_support.py on RGB dev: balanced accuracy 0.82)
     support_threshold: float = 0.67
     # How much each signal counts when choosing the sentences to quote.
     weight_semantic: float = 1.0
@@ -50,8 +51,7 @@ class Settings:
     extra_sentence_margin: float = 0.06
 
     def __post_init__(self) -> None:
-        if self.retriever not in ("hybrid", "dense", "bm25"):
-            raise InputError(f"unknown retriever '{self.retriever}'; choose one of hybrid, dense, bm25")
+        check_retriever(self.retriever)
         if self.answer_mode not in ANSWER_MODES:
             raise InputError(
                 f"unknown answer mode '{self.answer_mode}'; choose one of {', '.join(ANSWER_MODES)}"
@@ -71,3 +71,10 @@ class Settings:
             raise InputError(
                 f"max_sentences must be between 1 and 3. Currently, max_sentences is {self.max_sentences}"
             )
+
+
+def check_retriever(name: str) -> str:
+    """`name` if it names a retriever, else an InputError listing the valid names."""
+    if name not in RETRIEVERS:
+        raise InputError(f"unknown retriever '{name}'; choose one of {', '.join(RETRIEVERS)}")
+    return name

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from index.types import file_name
+
 REFUSAL_TEXT = "I could not find this in the indexed documents."
 
 
@@ -22,6 +24,10 @@ class Passage:
     score: float
     chunk_id: str
     sentences: tuple[tuple[int, int], ...] = field(default=(), repr=False)
+
+    @property
+    def file_name(self) -> str:
+        return file_name(self.source)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -45,6 +51,10 @@ class Citation:
     start: int
     end: int
     score: float
+
+    @property
+    def file_name(self) -> str:
+        return file_name(self.source)
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,20 @@ class Answer:
             "citations": [asdict(c) for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
         }
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What an assistant's index holds, and how it was built."""
+
+    path: str
+    model: str
+    dimension: int
+    chunk_size: int
+    chunk_overlap: int
+    documents: int
+    chunks: int
+    generation: int  # counts the saves; changes whenever the index does
 
 
 def final_answer(items: Iterable[str | Answer]) -> Answer:

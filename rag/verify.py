@@ -22,10 +22,9 @@ import numpy as np
 
 from index.embed import Embedder
 from rag.answer import SENTENCE_VECTORS, terms
-from rag.cite import display
+from rag.cite import MARKER, one_line
 from rag.types import Citation, Passage, SentenceCheck
 
-_MARKER = re.compile(r"\[([^\[\]]*)\]")
 _OPEN_MARKER = re.compile(r"\[[^\[\]]*$")  # a marker cut off at the end of the text
 _MOVE_MARKERS = re.compile(r"([.!?])((?:\s*\[[^\[\]]*\])+)")  # "claim. [1]" -> "claim [1]."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
@@ -50,13 +49,13 @@ def parse_markers(sentence: str, n_passages: int) -> tuple[str, list[int], list[
     """The sentence without markers, the passage numbers it cites, and the markers dropped."""
     cited: list[int] = []
     dropped: list[str] = []
-    for m in _MARKER.finditer(sentence):
+    for m in MARKER.finditer(sentence):
         parts = [p.strip() for p in m.group(1).split(",")]
         good = [int(p) for p in parts if p.isdigit() and 1 <= int(p) <= n_passages]
         if not good or len(good) != len(parts):
             dropped.append(m.group(0))
         cited += [n for n in good if n not in cited]
-    clean = re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", sentence))
+    clean = re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", sentence))
     return re.sub(r"\s{2,}", " ", clean).strip(), cited, dropped
 
 
@@ -114,7 +113,7 @@ class Verifier:
     def evidence(self, p: Passage) -> Evidence:
         text = self.document_text(p.doc_id)
         spans = list(p.sentences) or [(p.start, p.end)]
-        quotes = [display(text[s:e]) for s, e in spans]
+        quotes = [one_line(text[s:e]) for s, e in spans]
         vectors = SENTENCE_VECTORS.embed(self.embedder, quotes)
         return Evidence(text, spans, vectors, set().union(*(terms(q) for q in quotes)))
 

@@ -1,12 +1,16 @@
-"""Shared fixtures: a deterministic fake embedder for unit tests, the real MiniLM once per session."""
+"""Shared fixtures: a deterministic fake embedder for unit tests, the real MiniLM once per session,
+and no network beyond this machine: the product promises to work offline, and the tests prove it."""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import re
-from collections.abc import Sequence
+import socket
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -40,6 +44,37 @@ class FakeEmbedder:
             v[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1.0
         v[0] += 1e-3  # never all zeros
         return v / np.linalg.norm(v)
+
+
+def _is_local(address: Any) -> bool:
+    """A unix socket, or a loopback host (127.0.0.0/8, ::1, localhost)."""
+    if not isinstance(address, tuple):  # AF_UNIX: a path
+        return True
+    host = str(address[0]).split("%")[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail any connection from the test process to an address that is not on this machine."""
+    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guarded(real: Any) -> Any:
+        def call(self: socket.socket, address: Any) -> Any:
+            if not _is_local(address):
+                raise OSError(f"test tried to reach {address!r}: tests may only use this machine's loopback")
+            return real(self, address)
+
+        return call
+
+    monkeypatch.setattr(socket.socket, "connect", guarded(connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(connect_ex))
+    yield
 
 
 @pytest.fixture

@@ -134,63 +134,50 @@ class ScriptedServer:
     def _whole(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         model = body.get("model", "m")
         if self.protocol == "openai":
-            return {
-                "id": "chatcmpl-test",
-                "object": "chat.completion",
-                "created": 0,
-                "model": model,
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            }
-        return {
-            "model": model,
-            "created_at": "2026-01-01T00:00:00Z",
-            "message": {"role": "assistant", "content": text},
-            "done": True,
-            "done_reason": "stop",
-        }
+            message = {"role": "assistant", "content": text}
+            reply = _openai(model, "chat.completion", {"message": message, "finish_reason": "stop"})
+            return reply | {"usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        return _ollama(model, text, done=True)
 
     def _chunks(self, body: dict[str, Any], script: Script) -> Iterator[bytes]:
         model = body.get("model", "m")
+        openai = self.protocol == "openai"
         for piece in script.pieces:
-            if self.protocol == "openai":
-                chunk = {
-                    "id": "chatcmpl-test",
-                    "object": "chat.completion.chunk",
-                    "created": 0,
-                    "model": model,
-                    "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
-                }
+            if openai:
+                chunk = _openai(
+                    model, "chat.completion.chunk", {"delta": {"content": piece}, "finish_reason": None}
+                )
                 yield f"data: {json.dumps(chunk)}\n\n".encode()
             else:
-                chunk = {
-                    "model": model,
-                    "created_at": "2026-01-01T00:00:00Z",
-                    "message": {"role": "assistant", "content": piece},
-                    "done": False,
-                }
-                yield (json.dumps(chunk) + "\n").encode()
-        if self.protocol == "openai":
-            last = {
-                "id": "chatcmpl-test",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": model,
-                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-            }
+                yield (json.dumps(_ollama(model, piece, done=False)) + "\n").encode()
+        if openai:
+            last = _openai(model, "chat.completion.chunk", {"delta": {}, "finish_reason": "stop"})
             yield f"data: {json.dumps(last)}\n\n".encode()
             yield b"data: [DONE]\n\n"
         else:
-            done = {
-                "model": model,
-                "created_at": "2026-01-01T00:00:00Z",
-                "message": {"role": "assistant", "content": ""},
-                "done": True,
-                "done_reason": "stop",
-            }
-            yield (json.dumps(done) + "\n").encode()
+            yield (json.dumps(_ollama(model, "", done=True)) + "\n").encode()
+
+
+def _openai(model: str, kind: str, choice: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI chat completion (or chunk of one) with a single choice."""
+    return {
+        "id": "chatcmpl-test",
+        "object": kind,
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, **choice}],
+    }
+
+
+def _ollama(model: str, text: str, done: bool) -> dict[str, Any]:
+    """An Ollama /api/chat reply (or piece of one)."""
+    reply = {
+        "model": model,
+        "created_at": "2026-01-01T00:00:00Z",
+        "message": {"role": "assistant", "content": text},
+        "done": done,
+    }
+    return reply | {"done_reason": "stop"} if done else reply
 
 
 def _prompt(body: dict[str, Any]) -> str:

@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from index.build import BuildReport, remove_documents
-from index.errors import InputError, RagError
-from index.load import SUPPORTED_SUFFIXES
-from rag.assistant import Assistant
-from rag.chat import resolve
-from rag.types import Answer
+from rag import SUPPORTED_SUFFIXES, Answer, Assistant, BuildReport, InputError, RagError
 from ui import render
 
 MAX_UPLOAD_MB = 50
@@ -48,42 +42,21 @@ CSS = """
 
 
 class ChatApp:
-    """The process-wide state behind the UI: one assistant, swapped when documents change."""
+    """The process-wide state behind the UI: one assistant, and the folder uploads are copied to."""
 
     def __init__(self, bot: Assistant, data_dir: Path) -> None:
         self.bot = bot
-        self.index_dir = bot.store.path
         self.upload_dir = data_dir / "uploads"
-        self._write_lock = threading.Lock()
-
-    # -- asking ---------------------------------------------------------------------------------
-
-    def ask(self, question: str, history: list[Answer], k: int | None = None) -> Answer:
-        """Answer in a session's context (follow-ups resolved against its history, which grows)."""
-        bot = self.bot
-        if k is not None:
-            bot = bot.with_settings(top_k=k)
-        answer = bot.ask(question, followup=resolve(question, history))
-        history.append(answer)
-        return answer
-
-    def stream(self, question: str, history: list[Answer], k: int | None = None) -> Iterator[str | Answer]:
-        """Like `ask`, yielding an LLM's text as it arrives (llm mode), then the checked Answer."""
-        bot = self.bot if k is None else self.bot.with_settings(top_k=k)
-        for item in bot.stream(question, followup=resolve(question, history)):
-            if isinstance(item, Answer):
-                history.append(item)
-            yield item
 
     def document_texts(self, answer: Answer) -> dict[str, str]:
-        ids = {c.doc_id for c in answer.citations} | {p.doc_id for p in answer.passages}
-        return {d: self.bot.document_text(d) for d in ids if d in self.bot.store.documents}
-
-    # -- documents ------------------------------------------------------------------------------
-
-    def documents(self) -> list[tuple[str, str, int]]:
-        docs = sorted(self.bot.store.documents.values(), key=lambda d: d.source)
-        return [(d.source, d.title, d.n_chunks) for d in docs]
+        """The texts of the documents an answer cites or read (those still in the index)."""
+        texts = {}
+        for doc_id in {c.doc_id for c in answer.citations} | {p.doc_id for p in answer.passages}:
+            try:
+                texts[doc_id] = self.bot.document_text(doc_id)
+            except InputError:  # removed since the answer was given
+                continue
+        return texts
 
     def add_files(self, paths: list[str], progress: bool = True) -> tuple[BuildReport | None, list[str]]:
         """Copy uploads under the data folder, then index them; returns the report and refusals."""
@@ -104,23 +77,19 @@ class ChatApp:
             saved.append(dest)
         if not saved:
             return None, refused
-        with self._write_lock:
-            bot = Assistant.build(saved, self.index_dir, self.bot.settings, progress=progress)
-            self.bot = bot
-        return bot.report, refused
+        return self.bot.add(saved, progress=progress), refused
 
     def remove(self, source: str) -> str:
-        """Remove a document from the index (and its uploaded copy, if it was uploaded here)."""
-        ids = [d.doc_id for d in self.bot.store.documents.values() if d.source == source]
-        if not ids:
+        """Remove a document from the index (and its uploaded copy, if it was uploaded here);
+        returns its file name."""
+        docs = [d for d in self.bot.documents() if d.source == source]
+        if not docs:
             raise InputError(f"'{source}' is not in the index; pick a document from the list")
-        with self._write_lock:
-            remove_documents(self.index_dir, ids)
-            origin = Path(self.bot.store.documents[ids[0]].origin)
-            if origin.parent == self.upload_dir and origin.suffix.lower() != ".jsonl":
-                origin.unlink(missing_ok=True)
-            self.bot = Assistant.load(self.index_dir, self.bot.settings)
-        return source
+        self.bot.remove([d.doc_id for d in docs])
+        origin = Path(docs[0].origin)
+        if origin.parent == self.upload_dir and origin.suffix.lower() != ".jsonl":
+            origin.unlink(missing_ok=True)
+        return docs[0].file_name
 
 
 def safe_name(name: str) -> str:
@@ -187,13 +156,13 @@ def build_ui(app: ChatApp) -> Any:
             upload_status = gr.Markdown(elem_id="rag-upload-status")
             docs_table = gr.Dataframe(
                 headers=["Title", "File", "Chunks"],
-                value=render.documents_table(app.documents()),
+                value=render.documents_table(app.bot.documents()),
                 interactive=False,
                 elem_id="rag-docs",
             )
             with gr.Row():
                 to_remove = gr.Dropdown(
-                    choices=render.document_choices(app.documents()),
+                    choices=render.document_choices(app.bot.documents()),
                     value=None,
                     label="Document to remove",
                     scale=4,
@@ -219,7 +188,7 @@ def build_ui(app: ChatApp) -> Any:
             answer: Answer | None = None
             partial = ""
             try:
-                for item in app.stream(text, sess, int(k)):
+                for item in app.bot.chat(sess).stream(text, k=int(k)):
                     if isinstance(item, Answer):
                         answer = item
                     else:  # an LLM's words as they arrive; the checked answer replaces them
@@ -262,7 +231,7 @@ def build_ui(app: ChatApp) -> Any:
             except RagError as exc:
                 message = "**Could not add the files.** " + render.as_markdown_text(str(exc))
                 return message, gr.skip(), gr.skip(), None
-            docs = app.documents()
+            docs = app.bot.documents()
             return (
                 render.upload_summary(report, refused),
                 render.documents_table(docs),
@@ -274,22 +243,22 @@ def build_ui(app: ChatApp) -> Any:
             if not source:
                 return "Pick a document to remove.", gr.skip(), gr.skip()
             try:
-                app.remove(source)
+                name = app.remove(source)
             except RagError as exc:
                 return render.as_markdown_text(str(exc)), gr.skip(), gr.skip()
-            docs = app.documents()
+            docs = app.bot.documents()
             return (
-                f"Removed {render.as_markdown_text(Path(source).name)}.",
+                f"Removed {render.as_markdown_text(name)}.",
                 render.documents_table(docs),
                 gr.update(choices=render.document_choices(docs), value=None),
             )
 
         def api_ask(question: str, history: list[str] | None = None, k: int = 0) -> dict[str, Any]:
             """Answer `question` (after the earlier questions in `history`); returns the answer as JSON."""
-            sess: list[Answer] = []
+            chat = app.bot.chat()
             for earlier in history or []:
-                app.ask(earlier, sess, k or None)
-            return app.ask(question, sess, k or None).to_dict()
+                chat.ask(earlier, k=k or None)
+            return chat.ask(question, k=k or None).to_dict()
 
         outputs = [chatbot, question, session, last_answer, sources]
         inputs = [question, chatbot, session, top_k, show_scores, show_uncited]

@@ -6,8 +6,8 @@ import html
 import re
 from pathlib import Path
 
-from index.build import BuildReport
-from rag.types import Answer, Citation, Passage
+from rag import Answer, BuildReport, Citation, DocumentInfo, Passage
+from rag.cite import one_line
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
 _CONTEXT_CHARS = 600  # passage context shown around a quote
@@ -40,11 +40,11 @@ def answer_message(answer: Answer, sentences: int | None = None) -> str:
         for s in answer.sentences:
             marks = "".join(f" **\\[{n}\\]**" for n in s.sources)
             flag = "" if s.supported else " ⚠️ _(not supported by the documents)_"
-            parts.append(as_markdown_text(_one_line(s.text)) + marks + flag)
+            parts.append(as_markdown_text(one_line(s.text)) + marks + flag)
         text = " ".join(parts)
     else:
         cites = answer.citations if sentences is None else answer.citations[:sentences]
-        text = " ".join(f"{as_markdown_text(_one_line(c.quote))} **\\[{c.n}\\]**" for c in cites)
+        text = " ".join(f"{as_markdown_text(one_line(c.quote))} **\\[{c.n}\\]**" for c in cites)
     if sentences is None or sentences >= len(answer.citations):
         if answer.notice:
             text += "\n\n> ℹ️ " + as_markdown_text(answer.notice)
@@ -55,7 +55,7 @@ def answer_message(answer: Answer, sentences: int | None = None) -> str:
 
 def partial_message(text: str) -> str:
     """The LLM's text while it streams in, before it is checked."""
-    return as_markdown_text(_one_line(text)) + " ▌"
+    return as_markdown_text(one_line(text)) + " ▌"
 
 
 def sources_html(
@@ -93,7 +93,7 @@ def sources_html(
 
 
 def _source_card(c: Citation, quotes: list[Citation], text: str, show_scores: bool) -> str:
-    title = html.escape(c.title or Path(c.source.split("#")[0]).name)
+    title = html.escape(c.title or c.file_name)
     score = f' <span class="rag-score">score {c.score:.2f}</span>' if show_scores else ""
     lo = max(min(q.start for q in quotes) - _CONTEXT_CHARS // 2, 0)
     hi = min(max(q.end for q in quotes) + _CONTEXT_CHARS // 2, len(text))
@@ -112,7 +112,7 @@ def _source_card(c: Citation, quotes: list[Citation], text: str, show_scores: bo
 
 
 def _passage_card(p: Passage, show_scores: bool) -> str:
-    title = html.escape(p.title or Path(p.source.split("#")[0]).name)
+    title = html.escape(p.title or p.file_name)
     score = f' <span class="rag-score">score {p.score:.2f}</span>' if show_scores else ""
     return (
         f'<div class="rag-card rag-uncited"><div class="rag-card-head"><b>{title}</b>{score}</div>'
@@ -135,21 +135,17 @@ def _highlight(text: str, quotes: list[Citation], lo: int, hi: int, anchor: str 
     return "".join(out)
 
 
-def _one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def documents_table(sources: list[tuple[str, str, int]]) -> list[list[str]]:
+def documents_table(documents: list[DocumentInfo]) -> list[list[str]]:
     """Rows for the documents list: title, file, chunks."""
-    return [[title or Path(source.split("#")[0]).name, source, str(n)] for source, title, n in sources]
+    return [[d.title or d.file_name, d.source, str(d.n_chunks)] for d in documents]
 
 
-def document_choices(sources: list[tuple[str, str, int]]) -> list[tuple[str, str]]:
+def document_choices(documents: list[DocumentInfo]) -> list[tuple[str, str]]:
     """(label, source) pairs for the remove list: the file name, or the whole source when names repeat."""
-    names = [Path(source.split("#")[0]).name for source, _, _ in sources]
+    names = [d.file_name for d in documents]
     return [
-        (name if names.count(name) == 1 else source, source)
-        for name, (source, _, _) in zip(names, sources, strict=True)
+        (name if names.count(name) == 1 else d.source, d.source)
+        for name, d in zip(names, documents, strict=True)
     ]
 
 

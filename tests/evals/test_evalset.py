@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evals.evalset import EvalItem, parse_item, read_evalset, write_evalset
-from index.errors import InputError
+from evals.evalset import EvalItem, parse_item, read_evalset
+from rag import InputError
 from tests.conftest import write
 
 pytestmark = pytest.mark.unit
@@ -32,7 +32,7 @@ def test_parse_full_item_and_round_trip(tmp_path: Path) -> None:
     assert parts.answers == (("silver",), ("bronze", "Bronze"))
     none = parse_item({"id": "q3", "question": "Unknowable?", "answers": []})
     assert none.answerable is False
-    write_evalset([item, parts, none], tmp_path / "set.jsonl")
+    write(tmp_path / "set.jsonl", "".join(json.dumps(i.to_dict()) + "\n" for i in (item, parts, none)))
     assert read_evalset(tmp_path / "set.jsonl") == [item, parts, none]
 
 

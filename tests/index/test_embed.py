@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +24,24 @@ def test_bundled_model_vectors_are_normalised(minilm: SentenceTransformerEmbedde
 
 @pytest.mark.unit
 def test_tampered_weights_are_refused(tmp_path: Path) -> None:
-    copy = tmp_path / "model"
-    shutil.copytree(bundled_model_dir(), copy)
-    verify_weights(copy, BUNDLED_WEIGHTS_SHA256)
-    with (copy / "model.safetensors").open("r+b") as f:
+    weights = tmp_path / "model" / "model.safetensors"
+    weights.parent.mkdir()
+    weights.write_bytes(bytes(range(256)) * 4096)  # 1 MiB: more than one block of the hash
+    pinned = hashlib.sha256(weights.read_bytes()).hexdigest()
+    verify_weights(weights.parent, pinned)
+    with weights.open("r+b") as f:
         f.seek(1000)
         f.write(b"\x00\x01\x02")
-    with pytest.raises(ModelLoadError, match="sha256 .* expected 53aa5117.*reinstall"):
-        verify_weights(copy, BUNDLED_WEIGHTS_SHA256)
+    with pytest.raises(ModelLoadError, match=f"sha256 .* expected {pinned}.*reinstall"):
+        verify_weights(weights.parent, pinned)
+    weights.unlink()
+    with pytest.raises(ModelLoadError, match="are missing"):
+        verify_weights(weights.parent, pinned)
+
+
+@pytest.mark.integration
+def test_the_bundled_weights_match_their_pin() -> None:
+    verify_weights(bundled_model_dir(), BUNDLED_WEIGHTS_SHA256)
 
 
 @pytest.mark.integration

@@ -23,7 +23,7 @@ def test_bundled_corpus_answers_with_citations(tmp_path: Path) -> None:
     follow.ask("When was the first comprehensive pilot zone set up?")
     assert "12" in follow.ask("And how many cities did it expand to the next year?").citations[0].quote
     again = Assistant.bundled(cache_dir=tmp_path)  # second use loads, does not rebuild
-    assert again.report is None and again.store.generation == bot.store.generation
+    assert again.report is None and again.info() == bot.info()
 
 
 @pytest.mark.unit
@@ -40,5 +40,7 @@ def test_two_checkouts_do_not_share_the_bundled_index(
         copy = tmp_path / name / "corpus"
         shutil.copytree(bundled_corpus_dir(), copy)
         monkeypatch.setattr(assistant, "bundled_corpus_dir", lambda copy=copy: copy)
-        dirs.append(assistant.bundled_index_dir(tmp_path / "cache", IndexSettings()))
+        dirs.append(
+            assistant.cached_index_dir([assistant.bundled_corpus_dir()], IndexSettings(), tmp_path / "cache")
+        )
     assert dirs[0] != dirs[1] and dirs[0].parent == dirs[1].parent

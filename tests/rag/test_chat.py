@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from rag.chat import ChatSession, FollowUp, is_followup, resolve
+from index.build import build_index
+from index.settings import IndexSettings
+from index.store import IndexStore
+from rag import Assistant, Settings
+from rag.chat import FollowUp, is_followup, resolve
 from rag.types import Answer, Citation
+from tests.conftest import FakeEmbedder, write
 
 pytestmark = pytest.mark.unit
 
@@ -41,19 +48,30 @@ def test_resolve_uses_previous_question_and_citations() -> None:
     assert resolve("And then?", []) is None
 
 
-def test_chat_session_keeps_history_and_passes_followups() -> None:
-    seen: list[FollowUp | None] = []
+def test_chat_session_resolves_followups_against_its_own_history(tmp_path: Path) -> None:
+    write(
+        tmp_path / "docs" / "zones.txt",
+        "Hangzhou opened the first pilot zone in 2015. The programme grew to 12 more cities in 2016. "
+        "Temu introduced a fully managed model for its merchants.",
+    )
+    settings = IndexSettings(model="fake-embedder", chunk_size=40, chunk_overlap=8)
+    emb = FakeEmbedder()
+    build_index([tmp_path / "docs"], tmp_path / "idx", emb, settings)
+    bot = Assistant(IndexStore.open(tmp_path / "idx"), emb, Settings(index=settings, refusal_threshold=0.0))
 
-    class Bot:
-        def ask(self, question: str, k: int | None = None, followup: FollowUp | None = None) -> Answer:
-            seen.append(followup)
-            resolved = f"{followup.previous_question} {question}" if followup else question
-            return _answer(question, resolved)
+    chat = bot.chat()
+    first = chat.ask("When did Hangzhou open the first pilot zone?")
+    follow = chat.ask("And how many cities joined it the next year?")
+    assert (
+        follow.resolved_question
+        == "When did Hangzhou open the first pilot zone? And how many cities joined it the next year?"
+    )
+    assert "2015" in first.citations[0].quote and "12 more cities" in follow.citations[0].quote
+    assert chat.history == [first, follow]
 
-    chat = ChatSession(Bot())
-    chat.ask("When was the first pilot zone set up?")
-    chat.ask("And what about the next year?")
-    assert seen[0] is None and seen[1] is not None
-    assert len(chat.history) == 2
-    chat.reset()
-    assert chat.history == []
+    other = bot.chat()  # another conversation: the same words are not a follow-up of anything
+    assert other.ask("And how many cities joined it the next year?").resolved_question.startswith("And")
+
+    kept: list[Answer] = [first]  # a conversation going on elsewhere (the browser's session state)
+    items = list(bot.chat(kept).stream("And how many cities joined it the next year?"))
+    assert items[-1] is kept[-1] and len(kept) == 2 and "12 more cities" in kept[-1].citations[0].quote

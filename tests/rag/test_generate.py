@@ -56,15 +56,21 @@ def _quotes_at_offsets(bot: Assistant, answer: Answer) -> None:
         assert f"[{c.n}]" in answer.text
 
 
-def test_good_citations(index_dir: Path, server: ScriptedServer) -> None:
-    server.script(
-        Script(
-            template="China's cross-border e-commerce trade reached about 369 billion US dollars in 2024 "
-            "[{n:369}]. Hangzhou opened the first pilot zone in 2015 [{n:Hangzhou}]."
-        )
-    )
+def _reply(index_dir: Path, server: ScriptedServer, template: str, question: str) -> tuple[Assistant, Answer]:
+    """Ask `question` of an assistant whose LLM answers `template` (its `{n:WORD}` filled in)."""
+    server.script(Script(template=template))
     bot = _bot(index_dir, server)
-    answer = bot.ask("What was the trade worth in 2024, and where was the first zone?")
+    return bot, bot.ask(question)
+
+
+def test_good_citations(index_dir: Path, server: ScriptedServer) -> None:
+    bot, answer = _reply(
+        index_dir,
+        server,
+        "China's cross-border e-commerce trade reached about 369 billion US dollars in 2024 [{n:369}]. "
+        "Hangzhou opened the first pilot zone in 2015 [{n:Hangzhou}].",
+        "What was the trade worth in 2024, and where was the first zone?",
+    )
     assert answer.mode == "llm" and not answer.refused and answer.notice == ""
     assert [s.supported for s in answer.sentences] == [True, True]
     assert [s.sources for s in answer.sentences] == [(1,), (2,)]  # renumbered by first use
@@ -92,14 +98,13 @@ def test_out_of_range_markers_are_dropped_and_the_sentence_rechecked(
 
 
 def test_wrong_passage_and_invented_claim_are_flagged(index_dir: Path, server: ScriptedServer) -> None:
-    server.script(
-        Script(
-            template="Temu runs a fully managed model for its merchants [{n:Hangzhou}]. "
-            "The Moon base exported 40 tons of cheese in 1999 [{n:Temu}]."
-        )
+    _, answer = _reply(
+        index_dir,
+        server,
+        "Temu runs a fully managed model for its merchants [{n:Hangzhou}]. "
+        "The Moon base exported 40 tons of cheese in 1999 [{n:Temu}].",
+        "Which model does Temu use?",
     )
-    bot = _bot(index_dir, server)
-    answer = bot.ask("Which model does Temu use?")
     wrong, invented = answer.sentences
     assert not wrong.supported and wrong.sources == ()
     assert not invented.supported and invented.sources == ()

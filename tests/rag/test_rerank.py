@@ -80,16 +80,18 @@ def test_reranker_orders_passages_by_the_cross_encoders_scores(
     assert all(p.score == cosine[p.chunk_id] for p in reranked)
 
 
-def test_assistant_uses_the_configured_reranker(
+def test_assistant_orders_passages_by_the_configured_reranker(
     tmp_path: Path, fake_embedder: FakeEmbedder, tiny_cross_encoder: Path
 ) -> None:
     store = _store(tmp_path, fake_embedder)
     settings = Settings(index=IndexSettings(model=fake_embedder.name), reranker=str(tiny_cross_encoder))
     bot = Assistant(store, fake_embedder, settings)
-    assert isinstance(bot.retriever, RerankingRetriever)
-    passages = bot.retrieve("Otter Bay parcels", k=3)
-    assert len(passages) == 3 and len({p.chunk_id for p in passages}) == 3
-    assert not isinstance(bot.with_settings(reranker=None).retriever, RerankingRetriever)
+    query = "Otter Bay parcels"
+    plain = bot.with_settings(reranker=None).retrieve(query, k=4)  # rerank_depth 20 > 4 chunks: all of them
+    scores = CrossEncoderReranker.load(str(tiny_cross_encoder)).scores(query, plain)
+    want = [plain[i].chunk_id for i in np.argsort(-scores, kind="stable")]
+    assert [p.chunk_id for p in bot.retrieve(query, k=3)] == want[:3]
+    assert want[:3] != [p.chunk_id for p in plain[:3]]  # the reranker, not retrieval, set this order
 
 
 def test_a_missing_reranker_fails_with_one_clear_line(tmp_path: Path) -> None:

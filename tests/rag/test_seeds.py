@@ -87,12 +87,15 @@ def test_follow_up_is_resolved_from_history(bot: Assistant) -> None:
     assert len(chat.history) == 2
 
 
-def test_retrieve_returns_ranked_passages(bot: Assistant) -> None:
-    passages = bot.retrieve("Boao Forum theme", k=4)
-    assert len(passages) == 4
-    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
-    for p in passages:
+def test_retrieve_returns_distinct_passages_at_their_offsets(bot: Assistant) -> None:
+    passages = bot.retrieve("What was the theme of the Boao Forum?", k=4)
+    assert len(passages) == 4 and len({p.chunk_id for p in passages}) == 4
+    assert "Creating Asia's Future Together" in passages[0].text  # the best passage first
+    for p in passages:  # hybrid ranks by fused rank; each score is still the passage's cosine similarity
         assert bot.document_text(p.doc_id)[p.start : p.end] == p.text
+        assert -1.0 <= p.score <= 1.0
+    dense = bot.retrieve("What was the theme of the Boao Forum?", k=4, retriever="dense")
+    assert [p.score for p in dense] == sorted((p.score for p in dense), reverse=True)  # dense: by cosine
 
 
 def test_to_dict_is_json_ready(bot: Assistant) -> None:

@@ -85,8 +85,13 @@ def test_out_of_range_and_malformed_markers_are_reported() -> None:
     raw = "Twelve more cities joined in 2016 [0][99]. It grew 10.8% on the year [x]."
     checked = _verifier().check(raw, _passages())
     assert checked.dropped_markers == ("[0]", "[99]", "[x]")
-    assert all(s.attached for s in checked.sentences if s.supported)
-    assert "[0]" not in checked.text and "[99]" not in checked.text
+    # with every marker dropped, each sentence is checked as uncited: it gets the passage that supports it
+    assert [(s.supported, s.attached, s.sources) for s in checked.sentences] == [
+        (True, True, (1,)),
+        (True, True, (2,)),
+    ]
+    assert [c.doc_id for c in checked.citations] == ["zones.txt", "trade.txt"]
+    assert checked.text == "Twelve more cities joined in 2016. [1] It grew 10.8% on the year. [2]"
 
 
 def test_nothing_but_markers_is_an_empty_answer() -> None:

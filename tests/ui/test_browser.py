@@ -30,6 +30,7 @@ ARGS = [
 
 pytestmark = [
     pytest.mark.integration,
+    pytest.mark.slow,
     pytest.mark.skipif(
         not CHROMIUM.exists(), reason="Debian chromium is not installed (python3 dev.py test installs it)"
     ),
@@ -124,7 +125,9 @@ def test_answer_sources_followup_refusal(page: Any) -> None:
 
     _ask(page, "When was the first comprehensive pilot zone set up?", "2015")
     _ask(page, "And how many cities did it expand to the next year?", "12")
-    assert "12" in _last_bot(page)
+    assert "widened to 12 more cities" in _last_bot(page)  # resolved from the turn before
+    marks = page.locator("#rag-sources .rag-passage mark").all_inner_texts()
+    assert any("12 more cities" in t for t in marks)  # the sources panel follows the latest answer
     _shot(page, "03-follow-up")
 
     _ask(page, "Who won the 2022 FIFA World Cup?", "Not found")

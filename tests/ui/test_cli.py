@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from rag import Answer, Citation
 from tests.conftest import write
 from tests.llm_servers import Script, ScriptedServer
+from ui.cli import format_answer, main
 
 RAG = [sys.executable, "-m", "ui.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +34,7 @@ def _one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_index_then_ask_json(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     write(docs / "zones.md", "# Zones\n\nHangzhou hosted the first comprehensive pilot zone in 2015.\n")
@@ -51,6 +54,10 @@ def test_index_then_ask_json(tmp_path: Path) -> None:
     cite = answer["citations"][0]
     assert "Hangzhou" in cite["quote"]
     assert (docs / "zones.md").read_text()[cite["start"] : cite["end"]] == cite["quote"]
+
+    result = rag("info", "--index-dir", str(idx))
+    assert result.returncode == 0, result.stderr
+    assert "documents: 2, chunks: 2" in result.stdout and "zones.md  (1 chunks)  Zones" in result.stdout
 
     result = rag("ask", "Who won the 2022 FIFA World Cup?", "--index-dir", str(idx))
     assert result.returncode == 0 and "I could not find this in the indexed documents." in result.stdout
@@ -95,31 +102,58 @@ def test_index_then_ask_json(tmp_path: Path) -> None:
         assert answer["notice"].startswith("the LLM (ollama model 'm' at http://127.0.0.1:")
 
 
+def _fails_in_one_line(argv: list[str], capsys: pytest.CaptureFixture[str], *fragments: str) -> None:
+    """`rag ARGV` in this process: exit code 2 and one line on stderr naming the problem."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    for fragment in fragments:
+        assert fragment in err
+
+
 @pytest.mark.unit
-def test_missing_path(tmp_path: Path) -> None:
-    _one_line_error(
-        rag("index", str(tmp_path / "nope"), "--index-dir", str(tmp_path / "i")), "does not exist"
+def test_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _fails_in_one_line(
+        ["index", str(tmp_path / "nope"), "--index-dir", str(tmp_path / "i")], capsys, "does not exist"
+    )
+    assert not (tmp_path / "i").exists()
+
+
+@pytest.mark.unit
+def test_empty_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty").mkdir()
+    _fails_in_one_line(
+        ["index", str(tmp_path / "empty"), "--index-dir", str(tmp_path / "i")], capsys, "no supported"
     )
 
 
 @pytest.mark.unit
-def test_empty_folder(tmp_path: Path) -> None:
-    (tmp_path / "empty").mkdir()
-    _one_line_error(rag("index", str(tmp_path / "empty"), "--index-dir", str(tmp_path / "i")), "no supported")
-
-
-@pytest.mark.unit
 @pytest.mark.parametrize("question", ["", "   "])
-def test_empty_question(question: str) -> None:
-    _one_line_error(rag("ask", question), "question is empty")
+def test_empty_question(question: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _fails_in_one_line(["ask", question], capsys, "question is empty")
 
 
 @pytest.mark.unit
-def test_missing_index(tmp_path: Path) -> None:
-    _one_line_error(rag("ask", "anything?", "--index-dir", str(tmp_path / "none")), "run `rag index")
+def test_missing_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _fails_in_one_line(["ask", "anything?", "--index-dir", str(tmp_path / "none")], capsys, "run `rag index")
 
 
 @pytest.mark.unit
-def test_corrupt_index(tmp_path: Path) -> None:
+def test_corrupt_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path / "idx" / "manifest.json", "{broken")
-    _one_line_error(rag("ask", "anything?", "--index-dir", str(tmp_path / "idx")), "unreadable manifest.json")
+    _fails_in_one_line(
+        ["ask", "anything?", "--index-dir", str(tmp_path / "idx")], capsys, "unreadable manifest.json"
+    )
+
+
+@pytest.mark.unit
+def test_sources_are_listed_once_each_with_the_offsets_of_their_quotes() -> None:
+    quotes = [
+        Citation(1, "a", "a.md", "A", "First.", 0, 6, 0.9),
+        Citation(2, "b", "b.md", "", "Second.", 10, 17, 0.8),
+        Citation(1, "a", "a.md", "A", "Third.", 20, 26, 0.7),
+    ]
+    answer = Answer("q", "First. [1] Second. [2] Third. [1]", False, tuple(quotes), (), "q", 0.9)
+    assert format_answer(answer).split("\n\n")[1] == (
+        "[1] A — a.md\n    chars 0-6, score 0.90\n    chars 20-26, score 0.70\n[2] b.md\n    chars 10-17, score 0.80"
+    )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.build import BuildReport
-from index.types import Skipped
+from rag import Answer, BuildReport, Citation, DocumentInfo, Skipped
 from ui import render
 
 pytestmark = pytest.mark.unit
@@ -57,18 +56,34 @@ def test_upload_summary_unchanged_file() -> None:
     )
 
 
-def test_document_choices_show_file_names_unless_they_repeat() -> None:
-    docs = [("/a/x.md", "X", 2), ("/b/y.md", "", 1), ("/c/y.md", "", 1), ("/d/c.jsonl#7", "T", 1)]
+def _doc(source: str, origin: str, title: str = "", n_chunks: int = 1) -> DocumentInfo:
+    return DocumentInfo(source, source, origin, title, "hash", n_chunks, 10)
+
+
+def test_documents_list_and_remove_choices_show_file_names_unless_they_repeat() -> None:
+    docs = [
+        _doc("/a/x.md", "/a/x.md", "X", 2),
+        _doc("/b/y.md", "/b/y.md"),
+        _doc("/c/y.md", "/c/y.md"),
+        _doc("/d/c#1.jsonl#7", "/d/c#1.jsonl", "T"),
+    ]
     assert render.document_choices(docs) == [
         ("x.md", "/a/x.md"),
         ("/b/y.md", "/b/y.md"),
         ("/c/y.md", "/c/y.md"),
-        ("c.jsonl", "/d/c.jsonl#7"),
+        ("c#1.jsonl", "/d/c#1.jsonl#7"),
     ]
+    assert render.documents_table(docs)[:2] == [["X", "/a/x.md", "2"], ["y.md", "/b/y.md", "1"]]
+
+
+def test_a_citation_names_its_file() -> None:
+    jsonl = Citation(1, "7", "/d/c#1.jsonl#7", "", "q", 0, 1, 0.5)
+    plain = Citation(1, "/d/notes#2.md", "/d/notes#2.md", "", "q", 0, 1, 0.5)
+    assert (jsonl.file_name, plain.file_name) == ("c#1.jsonl", "notes#2.md")
 
 
 def test_a_refusal_names_what_no_passage_mentions() -> None:
-    from rag.types import REFUSAL_TEXT, Answer
+    from rag import REFUSAL_TEXT
 
     answer = Answer("Zones in <2030>?", REFUSAL_TEXT, True, (), (), "Zones in <2030>?", 0.12, ("<2030>",))
     panel = render.sources_html(answer, {}, show_scores=False, show_uncited=False)
@@ -79,8 +94,6 @@ def test_a_refusal_names_what_no_passage_mentions() -> None:
 
 
 def test_an_answer_says_which_names_no_document_mentions() -> None:
-    from rag.types import Answer, Citation
-
     quote = "The count of pilot zones reached 165 by early 2024."
     cite = Citation(1, "z.md", "z.md", "Zones", quote, 0, len(quote), 0.7)
     answer = Answer("Zones in 2030?", f"{quote} [1]", False, (cite,), (), "Zones in 2030?", 0.4, ("2030",))

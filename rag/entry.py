@@ -1,0 +1,50 @@
+"""What the command-line entry points (`rag`, `rag eval`) share: one-line errors, exit codes, `--mode`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from index.errors import RagError
+from rag.llm import config_from_env
+from rag.settings import ANSWER_MODES
+
+
+def run_command(command: Callable[[], int]) -> int:
+    """Run `command`; returns its exit code, or 2 for bad input or a bad index, 130 when
+    interrupted and 1 for anything unexpected, each told as one line on stderr.
+
+    `RAG_DEBUG=1` in the environment shows the traceback of an unexpected error instead.
+    """
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        return command()
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the index on disk is unchanged", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: one line, no traceback
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (set RAG_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+def add_mode_argument(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    """`--mode extractive|llm`, its default from RAG_ANSWER_MODE in `env`."""
+    parser.add_argument(
+        "--mode",
+        choices=ANSWER_MODES,
+        default=env.get("RAG_ANSWER_MODE") or "extractive",
+        help="extractive (quotes, no LLM; default) or llm (your LLM server, see RAG_LLM_*)",
+    )
+
+
+def mode_settings(mode: str, env: Mapping[str, str]) -> dict[str, Any]:
+    """The `Settings` fields for answer mode `mode`, with the LLM the RAG_LLM_* variables of `env` name."""
+    return {"answer_mode": mode, "llm": config_from_env(env) if mode == "llm" else None}

@@ -1,0 +1,82 @@
+"""What each retriever costs on the query path: `Assistant.ask` (retrieve + answer), warm, on SciFact.
+
+    python -m scripts.bench_query [--queries 100] [--out reports/bench_query.json]
+
+The SciFact index (5,183 abstracts, 16,835 chunks) is opened from the eval cache (built on first
+use, about 10 minutes on 2 cores). The model is warmed up first. Each system then answers the same
+seeded sample of test queries, in two alternating rounds, with the process-wide sentence-vector
+cache emptied before every round so that no system answers from another's cache.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evals.adapters import load_task
+from rag import Assistant, Settings
+from rag.answer import SENTENCE_VECTORS
+from scripts.common import require_datasets, script_parser, write_report
+
+SYSTEMS = ("dense", "hybrid", "bm25")
+
+
+def _timed(bot: Assistant, retriever: str, questions: list[str]) -> list[float]:
+    SENTENCE_VECTORS.clear()
+    out = []
+    for q in questions:
+        t0 = time.perf_counter()
+        bot.ask(q, retriever=retriever)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def main() -> None:
+    parser = script_parser(__doc__, "bench_query.json")
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    cache = Path(args.cache_dir)
+    task = load_task("scifact", "test", require_datasets(), cache / "data")
+    questions = [q.question for q in task.items]
+    questions = random.Random(0).sample(questions, min(args.queries, len(questions)))
+    bot = Assistant.cached(task.corpus, cache, Settings(), progress=True)
+    for name in SYSTEMS:  # warm: model, BM25 index, code paths
+        for q in questions[:5]:
+            bot.ask(q, retriever=name)
+    times: dict[str, list[float]] = {name: [] for name in SYSTEMS}
+    for r in range(args.rounds):
+        for name in SYSTEMS if r % 2 == 0 else tuple(reversed(SYSTEMS)):
+            times[name] += _timed(bot, name, questions)
+    summary: dict[str, Any] = {
+        name: {
+            "p50_ms": round(float(np.percentile(t, 50)), 1),
+            "p95_ms": round(float(np.percentile(t, 95)), 1),
+            "mean_ms": round(float(np.mean(t)), 1),
+        }
+        for name, t in times.items()
+    }
+    report = {
+        "command": "python -m scripts.bench_query"
+        + (f" --queries {args.queries}" if args.queries != 100 else "")
+        + (f" --rounds {args.rounds}" if args.rounds != 2 else ""),
+        "corpus": "BEIR SciFact, 5,183 abstracts",
+        "chunks": bot.info().chunks,
+        "queries": len(questions),
+        "answers_per_system": len(questions) * args.rounds,
+        "systems": summary,
+        "hybrid_minus_dense_p50_ms": round(summary["hybrid"]["p50_ms"] - summary["dense"]["p50_ms"], 1),
+        "machine": f"{platform.machine()}, {platform.python_version()}, {platform.processor() or 'cpu'}",
+    }
+    write_report(args.out, report)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""What the dev scripts share: their command line, and the shared datasets they read."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from evals.datasets import eval_cache_dir, shared_datasets_dir
+
+REPORTS = Path(__file__).resolve().parents[1] / "reports"
+
+
+def script_parser(doc: str | None, report: str) -> argparse.ArgumentParser:
+    """A parser with the script's docstring as its help, `--out` (default `reports/<report>`) and `--cache-dir`."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    out = REPORTS / report
+    parser.add_argument("--out", default=str(out), help=f"where the figures go (default: {out})")
+    parser.add_argument("--cache-dir", default=str(eval_cache_dir()), help="where eval indexes are cached")
+    return parser
+
+
+def require_datasets() -> Path:
+    """The shared datasets folder, or exit with a message saying what is missing."""
+    path = shared_datasets_dir()
+    if path is None:
+        sys.exit("../shared/datasets is not beside the checkout (set RAG_SHARED_DATASETS to its path)")
+    return path
+
+
+def write_report(path: str | Path, report: dict[str, Any]) -> None:
+    """Write a script's figures as JSON."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
