@@ -77,6 +77,40 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+class NotAUnitTest(BaseException):
+    """Raised when a test marked `unit` starts a process or loads a model (a BaseException, so that
+    no `except Exception` in the code under test can turn it into an ordinary error)."""
+
+
+@pytest.fixture(autouse=True)
+def unit_means_unit(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked `unit` starts no process and loads no model: doing so fails it."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+    import platform
+    import subprocess
+
+    import index.embed
+    import rag.rerank
+
+    platform.platform()  # HTTP clients ask for it; the first call runs `uname -p`, later ones are cached
+
+    def refuse(what: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            raise NotAUnitTest(f"a unit test may not {what}; mark it integration")
+
+        return call
+
+    real_load = index.embed.load_sentence_transformers_model
+
+    def load_nothing(factory: Any, *args: Any, **kwargs: Any) -> Any:
+        return real_load(refuse("load a model"), *args, **kwargs)  # path checks still run
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse("start a process"))
+    monkeypatch.setattr(index.embed, "load_sentence_transformers_model", load_nothing)
+    monkeypatch.setattr(rag.rerank, "load_sentence_transformers_model", load_nothing)
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

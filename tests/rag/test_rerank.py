@@ -18,7 +18,7 @@ from rag.retrieve import DenseRetriever
 from rag.settings import Settings
 from tests.conftest import FakeEmbedder, write
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.integration  # a tiny cross-encoder is built, saved and loaded
 
 
 @pytest.fixture(scope="module")
