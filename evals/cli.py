@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from evals.adapters import ADAPTERS, NEEDS_SHARED, SPLITS, EvalTask, load_task
+from evals.adapters import ADAPTERS, SPLITS, EvalTask, load_task
 from evals.datasets import eval_cache_dir, shared_datasets_dir
 from evals.evalset import read_evalset
 from evals.rankers import AssistantRanker, BM25Ranker, LlamaIndexRanker, Ranker
@@ -49,7 +49,7 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--corpus", nargs="+", metavar="PATH", help="files or folders to index (cached by content)"
     )
-    p.add_argument("--split", choices=SPLITS, help="a dataset's fixed split (default: test; bundled: all)")
+    p.add_argument("--split", choices=SPLITS, help="a dataset's fixed split (default: test)")
     p.add_argument("--limit", type=int, help="a random sample of this many questions (seed 0)")
     p.add_argument(
         "--compare",
@@ -138,8 +138,7 @@ def run(args: argparse.Namespace) -> int:
 def _task(args: argparse.Namespace, cache: Path) -> EvalTask:
     if args.set in ADAPTERS:
         data = Path(args.data_dir) if args.data_dir else shared_datasets_dir()
-        split = args.split or ("test" if args.set in NEEDS_SHARED else "all")
-        task = load_task(args.set, split, data, cache / "data")
+        task = load_task(args.set, args.split or "test", data, cache / "data")
         if args.corpus:
             task = replace(task, corpus=tuple(Path(p) for p in args.corpus))
         return task

@@ -24,7 +24,7 @@ from scripts.common import require_datasets, script_parser, write_report
 
 
 def main() -> None:
-    parser = script_parser(__doc__, "bench_index.json")
+    parser = script_parser(__doc__, "bench_index.json", cache=False)
     parser.add_argument("--raw-sample", type=int, default=3000, help="chunks for the raw-encoder timing")
     args = parser.parse_args()
     data = require_datasets()

@@ -128,7 +128,7 @@ def main() -> None:
     multihop_bot = Assistant.cached(multihop.corpus, cache, off, progress=True)
     for q in multihop.items:
         rows.append(_record(multihop_bot, q, f"multihop_dev_{'answerable' if q.answerable else 'null'}"))
-    dev_set = bundled_set_path().with_name("bundled_dev.jsonl")
+    dev_set = bundled_set_path("dev")
     for q in read_evalset(dev_set):
         rows.append(
             _record(bundled_bot, q, f"bundled_dev_{'answerable' if q.answerable else 'unanswerable'}")

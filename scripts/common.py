@@ -13,12 +13,16 @@ from evals.datasets import eval_cache_dir, shared_datasets_dir
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
 
-def script_parser(doc: str | None, report: str) -> argparse.ArgumentParser:
-    """A parser with the script's docstring as its help, `--out` (default `reports/<report>`) and `--cache-dir`."""
+def script_parser(doc: str | None, report: str, cache: bool = True) -> argparse.ArgumentParser:
+    """A parser with the script's docstring as its help, `--out` (default `reports/<report>`) and,
+    with `cache`, `--cache-dir` (where eval indexes and reshaped corpora are cached)."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     out = REPORTS / report
     parser.add_argument("--out", default=str(out), help=f"where the figures go (default: {out})")
-    parser.add_argument("--cache-dir", default=str(eval_cache_dir()), help="where eval indexes are cached")
+    if cache:
+        parser.add_argument(
+            "--cache-dir", default=str(eval_cache_dir()), help="where eval indexes are cached"
+        )
     return parser
 
 

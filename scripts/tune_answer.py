@@ -75,7 +75,7 @@ def main() -> None:
     items = [q for q in task.items if q.answerable]
     random.Random(0).shuffle(items)
     squad = items[: args.limit]
-    dev = [q for q in read_evalset(bundled_set_path().with_name("bundled_dev.jsonl")) if q.answerable]
+    dev = [q for q in read_evalset(bundled_set_path("dev")) if q.answerable]
     squad_bot = Assistant.cached(task.corpus, cache, off, progress=True)
     bundled_bot = Assistant.bundled(settings=off)
 

@@ -172,7 +172,10 @@ def test_rag_eval_command_on_a_jsonl_set(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["nope"], "unknown eval set 'nope'; built-in sets: scifact, squad, rgb, multihop, bundled"),
-        (["bundled", "--split", "dev"], "the bundled set has no 'dev' split; use --split all"),
+        (
+            ["set.jsonl", "--index-dir", "i", "--split", "dev"],
+            "a .jsonl eval set has no 'dev' split; leave out --split",
+        ),
         (
             ["squad", "--compare", "foo"],
             "unknown --compare system(s) ['foo']; choose from dense, bm25, llama-index",
