@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +91,30 @@ def build_index(
         pieces = _chunk(changed, settings, progress)
         n_chunks = sum(len(chunks) for _, chunks in pieces)
         bar = _bar(progress, "chunks", n_chunks)
-        for doc, chunks, vectors in _embed(pieces, embedder, settings.batch_size, bar.update):
+        chunk_vectors = _embed(
+            [indexed_text(d.title, c.text) for d, cs in pieces for c in cs],
+            embedder,
+            settings.batch_size,
+            bar.update,
+        )
+        bar.close()
+        # unchanged documents of an index built before sentence vectors were stored get them now
+        changed_ids = {d.doc_id for d in changed}
+        lacking = [
+            d for d in loaded.documents if d.doc_id not in changed_ids and d.doc_id not in store.sentences
+        ]
+        spans = [_sentence_spans(chunks) for _, chunks in pieces]
+        spans += [_sentence_spans(store.document_chunks(d.doc_id)) for d in lacking]
+        docs = [d for d, _ in pieces] + lacking
+        bar = _bar(progress, "sentences", sum(len(s) for s in spans))
+        sentences = _embed_sentences(docs, spans, embedder, settings.batch_size, bar.update)
+        bar.close()
+        for doc, doc_spans, doc_vectors in zip(
+            lacking, spans[len(pieces) :], sentences[len(pieces) :], strict=True
+        ):
+            store.sentences.add(doc.doc_id, doc_spans, doc_vectors)
+        row = 0
+        for (doc, chunks), doc_spans, doc_vectors in zip(pieces, spans, sentences, strict=False):
             info = DocumentInfo(
                 doc.doc_id,
                 doc.source,
@@ -102,9 +125,11 @@ def build_index(
                 len(doc.text),
                 dict(doc.metadata),
             )
-            store.add(info, doc.text, chunks, vectors)
-        bar.close()
-        if changed or removed or rebuild or store.generation == 0:
+            store.add(
+                info, doc.text, chunks, chunk_vectors[row : row + len(chunks)], (doc_spans, doc_vectors)
+            )
+            row += len(chunks)
+        if changed or removed or lacking or rebuild or store.generation == 0:
             store.save()
     return BuildReport(
         index_dir=str(root),
@@ -178,22 +203,35 @@ def _chunk(
 
 
 def _embed(
-    pieces: list[tuple[Document, list[Chunk]]], embedder: Embedder, batch_size: int, advance: object
-) -> Iterator[tuple[Document, list[Chunk], np.ndarray]]:
-    """Embed chunks in batches across documents, yielding each document with its vectors."""
-    flat = [(doc, chunk) for doc, chunks in pieces for chunk in chunks]
-    vectors = np.zeros((len(flat), embedder.dimension), dtype=np.float32)
+    texts: list[str], embedder: Embedder, batch_size: int, advance: Callable[[int], None]
+) -> np.ndarray:
+    """Embed `texts` in batches, advancing a progress bar after each."""
+    vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
     step = max(batch_size, 1) * 4
-    for i in range(0, len(flat), step):
-        batch = flat[i : i + step]
-        vectors[i : i + len(batch)] = embedder.embed_documents(
-            [indexed_text(d.title, c.text) for d, c in batch]
-        )
-        advance(len(batch))  # type: ignore[operator]
-    offset = 0
-    for doc, chunks in pieces:
-        yield doc, chunks, vectors[offset : offset + len(chunks)]
-        offset += len(chunks)
+    for i in range(0, len(texts), step):
+        batch = texts[i : i + step]
+        vectors[i : i + len(batch)] = embedder.embed_documents(batch)
+        advance(len(batch))
+    return vectors
+
+
+def _embed_sentences(
+    docs: list[Document],
+    spans: list[list[tuple[int, int]]],
+    embedder: Embedder,
+    batch_size: int,
+    advance: Callable[[int], None],
+) -> list[np.ndarray]:
+    """The vectors of each document's sentences (its `spans`), embedded in batches across documents."""
+    texts = [doc.text[a:b] for doc, doc_spans in zip(docs, spans, strict=True) for a, b in doc_spans]
+    vectors = _embed(texts, embedder, batch_size, advance)
+    bounds = np.cumsum([0] + [len(s) for s in spans])
+    return [vectors[bounds[i] : bounds[i + 1]] for i in range(len(spans))]
+
+
+def _sentence_spans(chunks: list[Chunk]) -> list[tuple[int, int]]:
+    """Every sentence the chunks of one document overlap, once each, in document order."""
+    return sorted({span for chunk in chunks for span in chunk.sentences})
 
 
 class _NoBar:
@@ -209,7 +247,9 @@ def _bar(enabled: bool, unit: str, total: int | None) -> _NoBar:
         return _NoBar()
     from tqdm import tqdm
 
-    desc = {"files": "Reading", "documents": "Chunking"}.get(unit, "Embedding")
+    desc = {"files": "Reading", "documents": "Chunking", "sentences": "Embedding sentences"}.get(
+        unit, "Embedding"
+    )
     return tqdm(total=total, unit=f" {unit}", desc=desc, file=sys.stderr, dynamic_ncols=True)
 
 

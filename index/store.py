@@ -3,6 +3,8 @@
     DIR/manifest.json          model, dimension, chunking, format version, documents and their hashes
     DIR/vectors.<gen>.faiss    FAISS IndexIDMap2 over IndexFlatIP (vectors are L2-normalised)
     DIR/chunks.<gen>.jsonl     one chunk per line: ids, document id, span, text, sentence spans
+    DIR/bm25.<gen>/            BM25 over the chunks (index/bm25.py)
+    DIR/sentences.<gen>/       each sentence's vector, embedded at index time (index/sentences_table.py)
     DIR/texts/<sha256>.txt     each document's extracted text, named by its content hash
 
 `manifest.json` is the commit point: data files get new names for each generation and the manifest
@@ -16,7 +18,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -27,11 +29,12 @@ from index.atomic import atomic_file, atomic_folder, write_text
 from index.bm25 import BM25Index
 from index.chunk import indexed_text
 from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, InputError
+from index.sentences_table import SentenceTable, Span
 from index.types import Chunk, DocumentInfo
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-_GENERATION = re.compile(r"^(?:vectors|chunks|bm25)\.(\d+)(?:\.|$)")
+_GENERATION = re.compile(r"^(?:vectors|chunks|bm25|sentences)\.(\d+)(?:\.|$)")
 
 
 class IndexStore:
@@ -53,6 +56,7 @@ class IndexStore:
         self._pending_texts: dict[str, str] = {}
         self._text_cache: dict[str, str] = {}
         self._bm25: BM25Index | None = None  # built on first use when not on disk or stale
+        self.sentences = SentenceTable(dimension)  # empty for indexes built before it existed
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -90,6 +94,8 @@ class IndexStore:
             store._faiss = faiss.read_index(str(root / manifest["files"]["vectors"]))
             if "bm25" in manifest["files"]:
                 store._bm25 = BM25Index.load(root / manifest["files"]["bm25"])
+            if "sentences" in manifest["files"]:
+                store.sentences = SentenceTable.load(root / manifest["files"]["sentences"], store.dimension)
             with (root / manifest["files"]["chunks"]).open(encoding="utf-8") as f:
                 for line in f:
                     c = json.loads(line)
@@ -156,6 +162,10 @@ class IndexStore:
             )
         return self._bm25
 
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """A document's chunks, in document order."""
+        return sorted((self.chunks[i] for i in self._by_doc.get(doc_id, [])), key=lambda c: c.start)
+
     def chunk_ids(self, within: Collection[str]) -> list[int]:
         """The FAISS ids of the chunks of these documents."""
         return [i for d in within for i in self._by_doc.get(d, [])]
@@ -194,8 +204,16 @@ class IndexStore:
 
     # -- changing ------------------------------------------------------------------------------
 
-    def add(self, info: DocumentInfo, text: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        """Add (or replace) one document with its chunks and their vectors."""
+    def add(
+        self,
+        info: DocumentInfo,
+        text: str,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        sentences: tuple[Sequence[Span], np.ndarray] | None = None,
+    ) -> None:
+        """Add (or replace) one document with its chunks and their vectors, and optionally its
+        sentences' spans and vectors."""
         if info.doc_id in self.documents:
             self.remove(info.doc_id)
         if len(chunks) != len(vectors):
@@ -212,12 +230,15 @@ class IndexStore:
         self.documents[info.doc_id] = info
         self._pending_texts[info.content_hash] = text
         self._bm25 = None
+        if sentences is not None:
+            self.sentences.add(info.doc_id, *sentences)
 
     def remove(self, doc_id: str) -> None:
         """Remove a document and its chunks."""
         import faiss
 
         self.documents.pop(doc_id, None)
+        self.sentences.remove(doc_id)
         ids = self._by_doc.pop(doc_id, [])
         if ids:
             self._faiss.remove_ids(faiss.IDSelectorBatch(np.array(ids, dtype=np.int64)))
@@ -234,7 +255,12 @@ class IndexStore:
         # Never reuse a file name still on disk (after --rebuild the count starts again).
         on_disk = [int(m.group(1)) for p in self.path.iterdir() if (m := _GENERATION.match(p.name))]
         gen = max([self.generation, *on_disk]) + 1
-        files = {"vectors": f"vectors.{gen}.faiss", "chunks": f"chunks.{gen}.jsonl", "bm25": f"bm25.{gen}"}
+        files = {
+            "vectors": f"vectors.{gen}.faiss",
+            "chunks": f"chunks.{gen}.jsonl",
+            "bm25": f"bm25.{gen}",
+            "sentences": f"sentences.{gen}",
+        }
         for h, text in self._pending_texts.items():
             target = self.path / "texts" / f"{h}.txt"
             if not target.exists():
@@ -246,6 +272,8 @@ class IndexStore:
                 f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
         with atomic_folder(self.path / files["bm25"]) as tmp:
             self.bm25.save(tmp)
+        with atomic_folder(self.path / files["sentences"]) as tmp:
+            self.sentences.save(tmp)
         manifest = {
             "format_version": FORMAT_VERSION,
             "generation": gen,
@@ -266,7 +294,8 @@ class IndexStore:
     def _collect_garbage(self, files: dict[str, str]) -> None:
         keep = set(files.values()) | {MANIFEST}
         for p in self.path.iterdir():
-            stale = p.name.startswith(("vectors.", "chunks.", "bm25.", ".bm25.")) or p.name.endswith(".tmp")
+            stale = p.name.startswith(("vectors.", "chunks.", "bm25.", ".bm25.", "sentences.", ".sentences."))
+            stale = stale or p.name.endswith(".tmp")
             if stale and p.name not in keep:
                 if p.is_dir():
                     shutil.rmtree(p, ignore_errors=True)

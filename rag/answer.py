@@ -19,7 +19,7 @@ import re
 import threading
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -184,6 +184,25 @@ class SentenceVectors:
 
 SENTENCE_VECTORS = SentenceVectors()
 
+SentenceKey = tuple[str, int, int]  # (doc_id, start, end) of a sentence in its document's text
+StoredVectors = Callable[[Sequence[SentenceKey]], list[np.ndarray | None]]
+
+
+def sentence_vectors(
+    embedder: Embedder, keys: Sequence[SentenceKey], texts: Sequence[str], stored: StoredVectors | None
+) -> np.ndarray:
+    """The vectors of document sentences: those the index stored when it was built (`stored`),
+    the others (an index built before sentences were stored) embedded now, through the cache."""
+    found = stored(keys) if stored is not None else [None] * len(keys)
+    missing = [i for i, v in enumerate(found) if v is None]
+    if missing:
+        fresh = SENTENCE_VECTORS.embed(embedder, [texts[i] for i in missing])
+        for i, vector in zip(missing, fresh, strict=True):
+            found[i] = vector
+    if not found:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.stack([v for v in found if v is not None])
+
 
 class ExtractiveAnswerer:
     """Choose and cite sentences from retrieved passages."""
@@ -194,13 +213,16 @@ class ExtractiveAnswerer:
         document_text: Callable[[str], str],
         document_labels: Callable[[str], str],
         settings: Settings,
+        stored_vectors: StoredVectors | None = None,
     ) -> None:
         """`document_labels` gives what names a document besides its text (title, file name,
-        metadata): a question's name or year found there counts as mentioned."""
+        metadata): a question's name or year found there counts as mentioned. `stored_vectors`
+        looks up the sentence vectors the index stored."""
         self.embedder = embedder
         self.document_text = document_text
         self.document_labels = document_labels
         self.settings = settings
+        self.stored_vectors = stored_vectors
 
     def _mentions(self, passages: list[Passage]) -> Iterator[str]:
         for doc_id in dict.fromkeys(p.doc_id for p in passages):
@@ -263,7 +285,8 @@ class ExtractiveAnswerer:
         self, question: str, qvec: np.ndarray, cands: list[_Candidate], followup: FollowUp | None
     ) -> np.ndarray:
         s = self.settings
-        vectors = SENTENCE_VECTORS.embed(self.embedder, [c.quote for c in cands])
+        keys = [(c.passage.doc_id, c.start, c.end) for c in cands]
+        vectors = sentence_vectors(self.embedder, keys, [c.quote for c in cands], self.stored_vectors)
         semantic = vectors @ qvec
         if followup is not None:
             context_vec = self.embedder.embed_query(followup.previous_question)

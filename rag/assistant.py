@@ -69,10 +69,12 @@ class Assistant:
         if s.reranker:
             reranker = CrossEncoderReranker.load(s.reranker)
             retrievers = {n: RerankingRetriever(r, reranker, s.rerank_depth) for n, r in retrievers.items()}
-        answerer = ExtractiveAnswerer(self.embedder, store.text, store.labels, s)
+        answerer = ExtractiveAnswerer(self.embedder, store.text, store.labels, s, store.sentences.lookup)
         generator = None
         if s.answer_mode == "llm" and s.llm is not None:
-            verifier = Verifier(self.embedder, store.text, s.support_threshold)
+            verifier = Verifier(
+                self.embedder, store.text, s.support_threshold, stored_vectors=store.sentences.lookup
+            )
             generator = GenerativeAnswerer(ChatLLM(s.llm), verifier, answerer)
         return _Loaded(store, retrievers, answerer, generator)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.embed import Embedder
-from rag.answer import SENTENCE_VECTORS, terms
+from rag.answer import SENTENCE_VECTORS, StoredVectors, sentence_vectors, terms
 from rag.cite import MARKER, one_line
 from rag.types import Citation, Passage, SentenceCheck
 
@@ -68,11 +68,13 @@ class Verifier:
         document_text: Callable[[str], str],
         threshold: float,
         weight: float = 0.5,
+        stored_vectors: StoredVectors | None = None,
     ) -> None:
         self.embedder = embedder
         self.document_text = document_text
         self.threshold = threshold
         self.weight = weight
+        self.stored_vectors = stored_vectors
 
     def check(self, raw: str, passages: list[Passage]) -> CheckedAnswer:
         sentences: list[tuple[str, list[int]]] = []
@@ -114,7 +116,8 @@ class Verifier:
         text = self.document_text(p.doc_id)
         spans = list(p.sentences) or [(p.start, p.end)]
         quotes = [one_line(text[s:e]) for s, e in spans]
-        vectors = SENTENCE_VECTORS.embed(self.embedder, quotes)
+        keys = [(p.doc_id, s, e) for s, e in spans]
+        vectors = sentence_vectors(self.embedder, keys, quotes, self.stored_vectors)
         return Evidence(text, spans, vectors, set().union(*(terms(q) for q in quotes)))
 
 

@@ -141,3 +141,23 @@ def test_jsonl_metadata_is_kept_and_a_change_to_it_reindexes_the_record(tmp_path
     again = build_index([docs], tmp_path / "idx", emb, SETTINGS)
     assert again.documents_added == ("n1",)
     assert IndexStore.open(tmp_path / "idx").documents["n1"].metadata == {"source": "The Verge"}
+
+
+def test_an_index_from_before_stored_sentences_gets_them_on_the_next_run(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    write(docs / "a.txt", "Hangzhou hosted the first pilot zone in 2015. It grew to 12 more cities in 2016.")
+    emb = FakeEmbedder()
+    build_index([docs], tmp_path / "idx", emb, SETTINGS)
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    del manifest["files"]["sentences"]  # as written before sentence vectors were stored
+    (tmp_path / "idx" / "manifest.json").write_text(json.dumps(manifest))
+    assert len(IndexStore.open(tmp_path / "idx").sentences) == 0
+
+    emb.embedded.clear()
+    report = build_index([docs], tmp_path / "idx", emb, SETTINGS)
+    assert report.documents_added == () and report.documents_unchanged == 1
+    assert emb.embedded == [
+        "Hangzhou hosted the first pilot zone in 2015.",
+        "It grew to 12 more cities in 2016.",
+    ]  # the sentences only: no chunk is embedded again
+    assert len(IndexStore.open(tmp_path / "idx").sentences) == 2

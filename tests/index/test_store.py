@@ -84,8 +84,41 @@ def test_save_load_round_trip(tmp_path: Path, fake_embedder: FakeEmbedder) -> No
         "bm25.1",
         "chunks.1.jsonl",
         "manifest.json",
+        "sentences.1",
         "texts",
         "vectors.1.faiss",
+    ]
+
+
+def test_sentence_vectors_are_stored_at_index_time(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    idx = _build(tmp_path, fake_embedder)
+    store = IndexStore.open(idx)
+    keys = [(c.doc_id, s, e) for c in store.chunks.values() for s, e in c.sentences]
+    found = store.sentences.lookup(keys)
+    assert keys and all(v is not None for v in found) and len(store.sentences) == len(set(keys))
+    texts = [store.text(d)[s:e] for d, s, e in keys]
+    assert np.allclose(np.stack(found), fake_embedder.embed_documents(texts), atol=1e-6)  # type: ignore[arg-type]
+    assert store.sentences.lookup([(keys[0][0], 0, 1), ("no-such-doc", 0, 5)]) == [None, None]
+
+    doc_id = keys[0][0]
+    store.remove(doc_id)
+    store.save()
+    again = IndexStore.open(idx)
+    assert all(v is None for v in again.sentences.lookup([k for k in keys if k[0] == doc_id]))
+    kept = [k for k in keys if k[0] != doc_id]
+    assert np.allclose(np.stack(again.sentences.lookup(kept)), np.stack([found[keys.index(k)] for k in kept]))  # type: ignore[arg-type]
+
+
+def test_an_index_without_stored_sentences_still_loads(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    """Indexes built before sentence vectors were stored: their sentences are embedded when asked for."""
+    idx = _build(tmp_path, fake_embedder)
+    manifest = json.loads((idx / "manifest.json").read_text())
+    del manifest["files"]["sentences"]
+    (idx / "manifest.json").write_text(json.dumps(manifest))
+    store = IndexStore.open(idx)
+    chunk = next(iter(store.chunks.values()))
+    assert len(store.sentences) == 0 and store.sentences.lookup([(chunk.doc_id, *chunk.sentences[0])]) == [
+        None
     ]
 
 

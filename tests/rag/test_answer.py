@@ -144,3 +144,26 @@ def test_the_sentence_that_states_the_asked_for_number_is_preferred() -> None:
     assert _states_answer(who, "The think tank is chaired by Zhou Rui.") == 1.0
     assert _states_answer(who, "The think tank proposed three measures.") == 0.0
     assert _states_answer("Why do customs struggle?", "Parcels rose by 40% in Europe.") == 0.0
+
+
+def test_a_question_embeds_no_sentence_when_the_index_stored_them(tmp_path: Path) -> None:
+    from rag.answer import SENTENCE_VECTORS, ExtractiveAnswerer
+
+    _bot(tmp_path)
+    emb = FakeEmbedder()
+    store = IndexStore.open(tmp_path / "idx")
+    settings = Settings(index=IndexSettings(model="fake-embedder", chunk_size=40, chunk_overlap=8))
+    question = "Which model did Temu introduce for merchants?"
+    qvec = emb.embed_query(question)
+    passages = Assistant(store, emb, settings).retrieve(question, k=6)
+    SENTENCE_VECTORS.clear()
+
+    stored = ExtractiveAnswerer(emb, store.text, store.labels, settings, store.sentences.lookup)
+    answer = stored.answer(question, passages, qvec)
+    assert emb.embedded == []  # nothing but the question: the sentences' vectors were stored
+
+    before = ExtractiveAnswerer(emb, store.text, store.labels, settings)  # an index from before they were
+    same = before.answer(question, passages, qvec)
+    sentences = {store.text(p.doc_id)[s:e] for p in passages for s, e in p.sentences}
+    assert emb.embedded and set(emb.embedded) <= sentences  # embedded at question time
+    assert (same.text, same.confidence) == (answer.text, pytest.approx(answer.confidence))
