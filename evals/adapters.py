@@ -35,6 +35,40 @@ class EvalTask:
     anchors: tuple[tuple[str, str, float, str], ...] = ()
 
 
+# What each report says about its data
+SCIFACT_NOTES = (
+    "BEIR SciFact: 5,183 abstracts (title + text); queries with test qrels; retrieval metrics on "
+    "documents. No answer strings, so answer accuracy does not apply; a citation is correct when it "
+    "quotes a gold abstract. The published anchors are for all 300 test queries (`--split all`). "
+    "Protocols differ: MTEB embeds each whole abstract, truncated at MiniLM's 256 word pieces, and "
+    "llama-index's stock pipeline (1,024-token chunks, the same truncation) is the closest to it; "
+    "our dense search embeds 128-token chunks and ranks an abstract by its best chunk, so no part of "
+    "a long abstract is cut off. The bm25s baseline indexes whole documents, as MTEB's bm25s "
+    "baseline does; our hybrid retriever's BM25 runs over the same 128-token chunks as its dense side."
+)
+SQUAD_NOTES = (
+    "SQuAD 2.0 dev (reconstructed): the 1,204 paragraphs are the corpus. NoAns questions are "
+    "adversarial: written to look answerable from the same paragraph."
+)
+RGB_NOTES = (
+    "RGB English (en_5pos5neg). Each question searches only its own passages: 'noise' = its "
+    "positive and negative passages together (5 + 5 for most questions, noise rate 0.5); "
+    "'rejection' = its negative passages only (RGB noise rate 1.0), where the right output is a "
+    "refusal. Counterfactual and integration subsets are not run."
+)
+MULTIHOP_NOTES = (
+    "MultiHop-RAG 500-query sample. The article corpus is not available, so the corpus is the "
+    "pool of 438 gold evidence sentences: retrieval numbers are NOT comparable to the paper. "
+    "Answers are mostly yes/no or entity names, which an extractive answerer quotes rather than says."
+)
+BUNDLED_NOTES = (
+    "The bundled eval set, written for the bundled cross-border e-commerce corpus: single questions "
+    "(several paraphrased away from the text's wording), follow-ups asked after their history, "
+    "questions about things the corpus does not mention ('unanswerable') and questions about names "
+    "the corpus does mention but facts it does not give ('unanswerable-named'). The dev split is for "
+    "calibration and tuning; the test split is for reporting."
+)
+
 BUNDLED_SETS = {"test": "bundled.jsonl", "dev": "bundled_dev.jsonl"}
 
 
@@ -66,18 +100,6 @@ SCIFACT_ANCHORS = (
 )
 
 
-SCIFACT_NOTES = (
-    "BEIR SciFact: 5,183 abstracts (title + text); queries with test qrels; retrieval metrics on "
-    "documents. No answer strings, so answer accuracy does not apply; a citation is correct when it "
-    "quotes a gold abstract. The published anchors are for all 300 test queries (`--split all`). "
-    "Protocols differ: MTEB embeds each whole abstract, truncated at MiniLM's 256 word pieces, and "
-    "llama-index's stock pipeline (1,024-token chunks, the same truncation) is the closest to it; "
-    "our dense search embeds 128-token chunks and ranks an abstract by its best chunk, so no part of "
-    "a long abstract is cut off. The bm25s baseline indexes whole documents, as MTEB's bm25s "
-    "baseline does; our hybrid retriever's BM25 runs over the same 128-token chunks as its dense side."
-)
-
-
 def scifact(data: Path, split: str, work: Path) -> EvalTask:
     folder = data / "beir_scifact"
     keep = _split_ids(folder, split)
@@ -91,12 +113,6 @@ def scifact(data: Path, split: str, work: Path) -> EvalTask:
     return EvalTask(
         "scifact", split, (folder / "corpus.jsonl",), tuple(items), SCIFACT_NOTES, SCIFACT_ANCHORS
     )
-
-
-SQUAD_NOTES = (
-    "SQuAD 2.0 dev (reconstructed): the 1,204 paragraphs are the corpus. NoAns questions are "
-    "adversarial: written to look answerable from the same paragraph."
-)
 
 
 def squad(data: Path, split: str, work: Path) -> EvalTask:
@@ -129,14 +145,6 @@ def squad(data: Path, split: str, work: Path) -> EvalTask:
     return EvalTask("squad", split, (corpus,), tuple(items), SQUAD_NOTES)
 
 
-RGB_NOTES = (
-    "RGB English (en_5pos5neg). Each question searches only its own passages: 'noise' = its "
-    "positive and negative passages together (5 + 5 for most questions, noise rate 0.5); "
-    "'rejection' = its negative passages only (RGB noise rate 1.0), where the right output is a "
-    "refusal. Counterfactual and integration subsets are not run."
-)
-
-
 def rgb(data: Path, split: str, work: Path) -> EvalTask:
     folder = data / "rgb_en"
     keep = _split_ids(folder, split)
@@ -160,13 +168,6 @@ def rgb(data: Path, split: str, work: Path) -> EvalTask:
             items.append(EvalItem(f"{cid}:reject", question, (), False, (), (), {}, tuple(neg), "rejection"))
     corpus = _write_jsonl(rows, work / "rgb_en_passages.jsonl")
     return EvalTask("rgb", split, (corpus,), tuple(items), RGB_NOTES)
-
-
-MULTIHOP_NOTES = (
-    "MultiHop-RAG 500-query sample. The article corpus is not available, so the corpus is the "
-    "pool of 438 gold evidence sentences: retrieval numbers are NOT comparable to the paper. "
-    "Answers are mostly yes/no or entity names, which an extractive answerer quotes rather than says."
-)
 
 
 def multihop(data: Path, split: str, work: Path) -> EvalTask:
@@ -202,15 +203,6 @@ def multihop(data: Path, split: str, work: Path) -> EvalTask:
             )
         )
     return EvalTask("multihop", split, (corpus,), tuple(items), MULTIHOP_NOTES)
-
-
-BUNDLED_NOTES = (
-    "The bundled eval set, written for the bundled cross-border e-commerce corpus: single questions "
-    "(several paraphrased away from the text's wording), follow-ups asked after their history, "
-    "questions about things the corpus does not mention ('unanswerable') and questions about names "
-    "the corpus does mention but facts it does not give ('unanswerable-named'). The dev split is for "
-    "calibration and tuning; the test split is for reporting."
-)
 
 
 def bundled(data: Path | None, split: str, work: Path) -> EvalTask:
