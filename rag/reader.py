@@ -1,0 +1,25 @@
+"""What a learned reader reads: a question, and one candidate sentence shown with its neighbours.
+
+The reader (a cross-encoder, trained by `scripts/train_reader.py`) scores whether the candidate
+sentence answers the question. The sentence comes first, then the sentences around it, so the
+model sees what "it" or "the following" refer to. Training and answering build this text with the
+same function, so they can never disagree on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.cite import one_line
+
+# BERT-style tokenizers read a literal "[SEP]" as their separator token.
+SEPARATOR = " [SEP] "
+
+
+def candidate_text(sentences: Sequence[str], i: int, neighbours: int = 1) -> str:
+    """Sentence `i` of `sentences` (a document's, in order), then up to `neighbours` sentences
+    before and after it, each on one line."""
+    before = sentences[max(i - neighbours, 0) : i]
+    after = sentences[i + 1 : i + 1 + neighbours]
+    context = " ".join(one_line(s) for s in [*before, *after])
+    return one_line(sentences[i]) + (SEPARATOR + context if context else "")

@@ -1,0 +1,187 @@
+"""Train the reader: a cross-encoder that scores whether a sentence answers a question.
+
+    python -m scripts.train_reader [--minutes 90] [--out-dir DIR] [--out reports/reader_training.json]
+
+Initialised from the bundled all-MiniLM-L6-v2 weights (a new one-logit head on top), trained with
+a fixed seed on the pairs `scripts/reader_data.py` builds from the shared datasets' training
+folders (test splits never), on the CPU unless a GPU is there. Groups (articles, papers) are split
+between training and validation; the validation loss and accuracy are measured as training goes
+(the "dev curve" in the report). Training stops at the end of the data or of `--minutes`,
+whichever comes first. The model folder loads with sentence-transformers' `CrossEncoder`.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import random
+import shlex
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from index.embed import bundled_model_dir
+from rag.assistant import default_cache_dir
+from scripts.common import require_datasets, script_parser, write_report
+from scripts.reader_data import Pair, build_pairs, is_validation
+
+
+def _batches(pairs: Sequence[Pair], size: int) -> list[Sequence[Pair]]:
+    return [pairs[i : i + size] for i in range(0, len(pairs), size)]
+
+
+def _evaluate(
+    model: Any, tokenizer: Any, pairs: Sequence[Pair], max_length: int, device: str
+) -> dict[str, float]:
+    """Validation loss, accuracy at 0.5, and precision / recall of the 'answers it' label."""
+    import torch
+
+    model.eval()
+    loss_fn = torch.nn.BCEWithLogitsLoss(reduction="sum")
+    total = 0.0
+    tp = fp = fn = correct = 0
+    with torch.no_grad():
+        for batch in _batches(pairs, 64):
+            inputs = _encode(tokenizer, batch, max_length, device)
+            logits = model(**inputs).logits.squeeze(-1)
+            labels = torch.tensor([p.label for p in batch], dtype=torch.float32, device=device)
+            total += float(loss_fn(logits, labels))
+            predicted = (logits > 0).long().tolist()
+            for guess, p in zip(predicted, batch, strict=True):
+                correct += int(guess == p.label)
+                tp += int(guess == 1 and p.label == 1)
+                fp += int(guess == 1 and p.label == 0)
+                fn += int(guess == 0 and p.label == 1)
+    model.train()
+    return {
+        "loss": total / len(pairs),
+        "accuracy": correct / len(pairs),
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": tp / (tp + fn) if tp + fn else 0.0,
+    }
+
+
+def _encode(tokenizer: Any, batch: Sequence[Pair], max_length: int, device: str) -> Any:
+    inputs = tokenizer(
+        [p.question for p in batch],
+        [p.candidate for p in batch],
+        truncation="only_second",
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
+    )
+    return {k: v.to(device) for k, v in inputs.items()}
+
+
+def main() -> None:
+    parser = script_parser(__doc__, "reader_training.json", cache=False)
+    parser.add_argument("--out-dir", default=str(default_cache_dir() / "reader"), help="where the model goes")
+    parser.add_argument("--minutes", type=float, default=90.0, help="stop training after this long")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--squad-questions", type=int, default=12_000, help="SQuAD 1.1 train questions sampled"
+    )
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-length", type=int, default=192, help="word pieces per (question, candidate)")
+    parser.add_argument("--lr", type=float, default=3e-5)
+    parser.add_argument("--eval-every", type=int, default=500, help="steps between validation passes")
+    parser.add_argument("--eval-pairs", type=int, default=2000, help="validation pairs per pass")
+    args = parser.parse_args()
+
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    started = time.perf_counter()
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+
+    pairs = build_pairs(require_datasets(), args.seed, args.squad_questions)
+    train = [p for p in pairs if not is_validation(p.group)]
+    validation = [p for p in pairs if is_validation(p.group)]
+    probe = random.Random(args.seed).sample(validation, min(args.eval_pairs, len(validation)))
+    print(
+        f"{len(train)} training pairs, {len(validation)} validation pairs ({len(probe)} per pass)", flush=True
+    )
+
+    base = bundled_model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1).to(device)
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    batches = _batches(train, args.batch_size)
+    warmup = max(1, len(batches) // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, 1 - step / len(batches))
+    )
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    curve = [{"step": 0, "pairs_seen": 0, **_evaluate(model, tokenizer, probe, args.max_length, device)}]
+    print(curve[-1], flush=True)
+    deadline = started + args.minutes * 60
+    step = 0
+    for step, batch in enumerate(batches, 1):
+        inputs = _encode(tokenizer, batch, args.max_length, device)
+        labels = torch.tensor([p.label for p in batch], dtype=torch.float32, device=device)
+        loss = loss_fn(model(**inputs).logits.squeeze(-1), labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        out_of_time = time.perf_counter() > deadline
+        if step % args.eval_every == 0 or out_of_time or step == len(batches):
+            point = {"step": step, "pairs_seen": step * args.batch_size, "train_loss": loss.item()}
+            curve.append(point | _evaluate(model, tokenizer, probe, args.max_length, device))
+            print(curve[-1], flush=True)
+        if out_of_time:
+            break
+    out_dir = Path(args.out_dir)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    seconds = time.perf_counter() - started
+    report = {
+        "command": shlex.join(["python", "-m", "scripts.train_reader", *sys.argv[1:]]),
+        "seed": args.seed,
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (bundled), new one-logit head",
+        "data": {
+            "pairs": len(pairs),
+            "by_kind_and_label": {
+                f"{k} {label}": n
+                for (k, label), n in sorted(Counter((p.kind, p.label) for p in pairs).items())
+            },
+            "training_pairs": len(train),
+            "validation_pairs": len(validation),
+            "validation_groups": len({p.group for p in validation}),
+            "squad_questions_sampled": args.squad_questions,
+        },
+        "training": {
+            "steps": step,
+            "of_steps": len(batches),
+            "epochs": round(step / len(batches), 3) if batches else 0.0,
+            "batch_size": args.batch_size,
+            "max_length": args.max_length,
+            "lr": args.lr,
+            "seconds": round(seconds, 1),
+            "pairs_per_second": round(step * args.batch_size / max(seconds, 1e-9), 1),
+            "device": device,
+            "machine": f"{platform.machine()}, {platform.python_version()}",
+        },
+        "dev_curve": curve,
+        "final": curve[-1],
+        "model_dir": str(out_dir),
+    }
+    write_report(args.out, report)
+    print(f"model: {out_dir}; report: {args.out}; best validation loss {min(c['loss'] for c in curve):.4f}")
+    if not math.isfinite(curve[-1]["loss"]):
+        raise SystemExit("training diverged: the validation loss is not finite")
+
+
+if __name__ == "__main__":
+    main()
