@@ -155,3 +155,15 @@ def load_sentence_transformers_model(
             f"could not load {kind} '{name}' ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
             "give a local model folder, or a hub id while online"
         ) from None
+
+
+def load_cross_encoder(name: str, kind: str, expected: str) -> Any:
+    """A sentence-transformers CrossEncoder from folder `name` (or a hub id), on the CPU; failures
+    become one clear line naming `kind` (e.g. "reranker") and what a folder must hold (`expected`)."""
+
+    def cross_encoder(where: str) -> Any:
+        from sentence_transformers import CrossEncoder
+
+        return CrossEncoder(where, device="cpu")
+
+    return load_sentence_transformers_model(cross_encoder, name, kind, expected)

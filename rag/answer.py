@@ -28,6 +28,7 @@ import numpy as np
 from index.embed import Embedder
 from rag.chat import FollowUp
 from rag.cite import cite
+from rag.reader import Reader, candidate_text
 from rag.settings import Settings
 from rag.types import REFUSAL_TEXT, Answer, Citation, Passage
 
@@ -214,15 +215,18 @@ class ExtractiveAnswerer:
         document_labels: Callable[[str], str],
         settings: Settings,
         stored_vectors: StoredVectors | None = None,
+        reader: Reader | None = None,
     ) -> None:
         """`document_labels` gives what names a document besides its text (title, file name,
         metadata): a question's name or year found there counts as mentioned. `stored_vectors`
-        looks up the sentence vectors the index stored."""
+        looks up the sentence vectors the index stored. With a `reader`, it scores the sentences
+        and its probability is the confidence; the hand-set weights and penalty are not used."""
         self.embedder = embedder
         self.document_text = document_text
         self.document_labels = document_labels
         self.settings = settings
         self.stored_vectors = stored_vectors
+        self.reader = reader
 
     def _mentions(self, passages: list[Passage]) -> Iterator[str]:
         for doc_id in dict.fromkeys(p.doc_id for p in passages):
@@ -243,11 +247,18 @@ class ExtractiveAnswerer:
         candidates = self._candidates(passages)
         if not candidates:
             return _refusal(question, resolved, passages, 0.0, absent)
-        scores = self._score(question, qvec, candidates, followup)
+        if self.reader is not None:
+            scores = self.reader.scores(resolved, _reader_texts(candidates, self.document_text))
+            confidence = best = float(scores.max())
+            threshold = self.settings.reader_threshold
+        else:
+            scores = self._score(question, qvec, candidates, followup)
+            best = float(scores.max())
+            share = len(absent) / len(keys) if keys else 0.0
+            confidence = best - self.settings.unmatched_penalty * share
+            threshold = self.settings.refusal_threshold
         order = np.argsort(-scores, kind="stable")
-        best = float(scores[order[0]])
-        confidence = best - self.settings.unmatched_penalty * (len(absent) / len(keys) if keys else 0.0)
-        if confidence < self.settings.refusal_threshold:
+        if confidence < threshold:
             return _refusal(question, resolved, passages, confidence, absent)
         chosen: list[int] = []
         length = 0
@@ -311,6 +322,16 @@ class ExtractiveAnswerer:
         if followup is not None:
             scores += np.array([_continuity(c, followup) for c in cands])
         return np.asarray(scores, dtype=np.float64)
+
+
+def _reader_texts(cands: list[_Candidate], document_text: Callable[[str], str]) -> list[str]:
+    """Each candidate as the reader reads it: the sentence, then its neighbours in its passage."""
+    texts = []
+    for c in cands:
+        text = document_text(c.passage.doc_id)
+        spans = list(c.passage.sentences)
+        texts.append(candidate_text([text[s:e] for s, e in spans], spans.index((c.start, c.end))))
+    return texts
 
 
 def _matching(q_terms: set[str], s_terms: set[str]) -> set[str]:

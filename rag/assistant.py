@@ -21,6 +21,7 @@ from rag.answer import ExtractiveAnswerer
 from rag.chat import ChatSession, FollowUp
 from rag.generate import GenerativeAnswerer
 from rag.llm import ChatLLM
+from rag.reader import Reader
 from rag.rerank import CrossEncoderReranker, RerankingRetriever
 from rag.retrieve import Retriever, make_retriever
 from rag.settings import RETRIEVERS, Settings, check_retriever
@@ -69,7 +70,10 @@ class Assistant:
         if s.reranker:
             reranker = CrossEncoderReranker.load(s.reranker)
             retrievers = {n: RerankingRetriever(r, reranker, s.rerank_depth) for n, r in retrievers.items()}
-        answerer = ExtractiveAnswerer(self.embedder, store.text, store.labels, s, store.sentences.lookup)
+        reader = Reader.load(s.reader) if s.reader else None
+        answerer = ExtractiveAnswerer(
+            self.embedder, store.text, store.labels, s, store.sentences.lookup, reader
+        )
         generator = None
         if s.answer_mode == "llm" and s.llm is not None:
             verifier = Verifier(

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from index.embed import load_once, load_sentence_transformers_model
+from index.embed import load_cross_encoder, load_once
 from rag.retrieve import Retriever
 from rag.types import Passage
 
@@ -30,7 +30,8 @@ class CrossEncoderReranker:
     @classmethod
     def load(cls, name: str) -> CrossEncoderReranker:
         """Load the cross-encoder `name` (a local folder or a hub id), or reuse it if loaded already."""
-        return load_once("reranker", name, lambda: cls(name, _load_cross_encoder(name)))
+        expected = "a sentence-transformers CrossEncoder, or leave the reranker off"
+        return load_once("reranker", name, lambda: cls(name, load_cross_encoder(name, "reranker", expected)))
 
     def scores(self, query: str, passages: list[Passage]) -> np.ndarray:
         """The cross-encoder's relevance score of each passage for `query`."""
@@ -63,14 +64,3 @@ class RerankingRetriever:
     ) -> list[Passage]:
         candidates = self.base.retrieve(query, max(self.depth, k), vector, within)
         return self.reranker.rerank(query, candidates, k)
-
-
-def _load_cross_encoder(name: str) -> Any:
-    def cross_encoder(where: str) -> Any:
-        from sentence_transformers import CrossEncoder
-
-        return CrossEncoder(where, device="cpu")
-
-    return load_sentence_transformers_model(
-        cross_encoder, name, "reranker", "a sentence-transformers CrossEncoder, or leave the reranker off"
-    )

@@ -36,6 +36,10 @@ class Settings:
     # name of the question is in no retrieved document) is below refusal_threshold
     refusal_threshold: float = 0.36
     unmatched_penalty: float = 0.75
+    # a reader trained by scripts/train_reader.py (a cross-encoder folder): when set, it scores the
+    # candidate sentences and decides refusals (below reader_threshold) in place of the rules below
+    reader: str | None = None
+    reader_threshold: float = 0.5
     # extractive (quote sentences, no LLM) or llm (the user's LLM writes, every citation checked)
     answer_mode: str = "extractive"
     llm: LLMConfig | None = None

@@ -7,6 +7,7 @@ import hashlib
 import ipaddress
 import os
 import re
+import shutil
 import socket
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -91,7 +92,6 @@ def unit_means_unit(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     import subprocess
 
     import index.embed
-    import rag.rerank
 
     platform.platform()  # HTTP clients ask for it; the first call runs `uname -p`, later ones are cached
 
@@ -108,7 +108,6 @@ def unit_means_unit(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse("start a process"))
     monkeypatch.setattr(index.embed, "load_sentence_transformers_model", load_nothing)
-    monkeypatch.setattr(rag.rerank, "load_sentence_transformers_model", load_nothing)
 
 
 @pytest.fixture
@@ -123,6 +122,32 @@ def minilm():  # type: ignore[no-untyped-def]
     from index.settings import DEFAULT_MODEL
 
     return SentenceTransformerEmbedder.load(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-layer BERT cross-encoder (random weights, fixed seed) with MiniLM's tokenizer files."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from index.embed import bundled_model_dir
+
+    folder = tmp_path_factory.mktemp("tiny-cross-encoder")
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=512,
+        num_labels=1,
+    )
+    BertForSequenceClassification(config).save_pretrained(folder)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (bundled_model_dir() / name).exists():
+            shutil.copy(bundled_model_dir() / name, folder / name)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,32 +18,6 @@ from rag.settings import Settings
 from tests.conftest import FakeEmbedder, write
 
 pytestmark = pytest.mark.integration  # a tiny cross-encoder is built, saved and loaded
-
-
-@pytest.fixture(scope="module")
-def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A one-layer BERT cross-encoder (random weights, fixed seed) with MiniLM's tokenizer files."""
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification
-
-    from index.embed import bundled_model_dir
-
-    folder = tmp_path_factory.mktemp("tiny-cross-encoder")
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=128,
-        num_labels=1,
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
-    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        if (bundled_model_dir() / name).exists():
-            shutil.copy(bundled_model_dir() / name, folder / name)
-    return folder
 
 
 def _store(tmp_path: Path, emb: FakeEmbedder) -> IndexStore:
