@@ -157,13 +157,31 @@ def load_sentence_transformers_model(
         ) from None
 
 
-def load_cross_encoder(name: str, kind: str, expected: str) -> Any:
-    """A sentence-transformers CrossEncoder from folder `name` (or a hub id), on the CPU; failures
-    become one clear line naming `kind` (e.g. "reranker") and what a folder must hold (`expected`)."""
+class CrossEncoderModel:
+    """A sentence-transformers CrossEncoder on the CPU: one score for each (query, text) pair.
+    Loaded once per process for each use (`kind`) and name."""
 
-    def cross_encoder(where: str) -> Any:
-        from sentence_transformers import CrossEncoder
+    def __init__(self, name: str, model: Any, batch_size: int = 32) -> None:
+        self.name = name
+        self.model = model
+        self.batch_size = batch_size
 
-        return CrossEncoder(where, device="cpu")
+    @classmethod
+    def load(cls, name: str, kind: str, expected: str) -> CrossEncoderModel:
+        """Load folder `name` (or a hub id); failures become one clear line naming `kind` (e.g.
+        "reranker") and what the folder must hold (`expected`)."""
 
-    return load_sentence_transformers_model(cross_encoder, name, kind, expected)
+        def cross_encoder(where: str) -> Any:
+            from sentence_transformers import CrossEncoder
+
+            return CrossEncoder(where, device="cpu")
+
+        load = lambda: cls(name, load_sentence_transformers_model(cross_encoder, name, kind, expected))  # noqa: E731
+        return load_once(kind, name, load)
+
+    def scores(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """The model's score of each pair (its last output, for models with more than one)."""
+        if not pairs:
+            return np.zeros(0, dtype=np.float32)
+        out = self.model.predict(list(pairs), batch_size=self.batch_size, show_progress_bar=False)
+        return np.asarray(out, dtype=np.float32).reshape(len(pairs), -1)[:, -1]

@@ -9,11 +9,10 @@ same function, so they can never disagree on it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from index.embed import load_cross_encoder, load_once
+from index.embed import CrossEncoderModel
 from rag.cite import one_line
 
 # BERT-style tokenizers read a literal "[SEP]" as their separator token.
@@ -31,23 +30,20 @@ def candidate_text(sentences: Sequence[str], i: int, neighbours: int = 1) -> str
 
 class Reader:
     """A trained cross-encoder (`scripts/train_reader.py`): the probability that a candidate
-    sentence answers a question. Loaded once per process for each folder."""
+    sentence answers a question."""
 
-    def __init__(self, name: str, model: Any, batch_size: int = 32) -> None:
-        self.name = name
+    def __init__(self, model: CrossEncoderModel) -> None:
         self.model = model
-        self.batch_size = batch_size
 
     @classmethod
     def load(cls, name: str) -> Reader:
-        """Load the reader in folder `name` (or a hub id), or reuse it if loaded already."""
-        expected = "a cross-encoder trained by `python -m scripts.train_reader`"
-        return load_once("reader", name, lambda: cls(name, load_cross_encoder(name, "reader", expected)))
+        """The reader in folder `name` (or a hub id); the model is loaded once per process."""
+        return cls(
+            CrossEncoderModel.load(
+                name, "reader", "a cross-encoder trained by `python -m scripts.train_reader`"
+            )
+        )
 
     def scores(self, question: str, candidates: Sequence[str]) -> np.ndarray:
         """For each candidate (see `candidate_text`), the probability that it answers `question`."""
-        if not candidates:
-            return np.zeros(0, dtype=np.float32)
-        pairs = [(question, c) for c in candidates]
-        out = self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
-        return np.asarray(out, dtype=np.float32).reshape(len(candidates))
+        return self.model.scores([(question, c) for c in candidates])

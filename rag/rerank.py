@@ -10,36 +10,32 @@ answerer and its refusal rule see the same scale with or without a reranker.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 
 import numpy as np
 
-from index.embed import load_cross_encoder, load_once
+from index.embed import CrossEncoderModel
 from rag.retrieve import Retriever
 from rag.types import Passage
 
 
 class CrossEncoderReranker:
-    """A sentence-transformers CrossEncoder, loaded once per process for each name."""
+    """Re-orders passages by a sentence-transformers CrossEncoder's scores."""
 
-    def __init__(self, name: str, model: Any, batch_size: int = 32) -> None:
-        self.name = name
+    def __init__(self, model: CrossEncoderModel) -> None:
         self.model = model
-        self.batch_size = batch_size
 
     @classmethod
     def load(cls, name: str) -> CrossEncoderReranker:
-        """Load the cross-encoder `name` (a local folder or a hub id), or reuse it if loaded already."""
-        expected = "a sentence-transformers CrossEncoder, or leave the reranker off"
-        return load_once("reranker", name, lambda: cls(name, load_cross_encoder(name, "reranker", expected)))
+        """The cross-encoder `name` (a local folder or a hub id); the model is loaded once per process."""
+        return cls(
+            CrossEncoderModel.load(
+                name, "reranker", "a sentence-transformers CrossEncoder, or leave the reranker off"
+            )
+        )
 
     def scores(self, query: str, passages: list[Passage]) -> np.ndarray:
         """The cross-encoder's relevance score of each passage for `query`."""
-        if not passages:
-            return np.zeros(0, dtype=np.float32)
-        pairs = [(query, p.text) for p in passages]
-        out = self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
-        return np.asarray(out, dtype=np.float32).reshape(len(passages), -1)[:, -1]
+        return self.model.scores([(query, p.text) for p in passages])
 
     def rerank(self, query: str, passages: list[Passage], k: int) -> list[Passage]:
         """The `k` passages the cross-encoder scores highest, best first (ties keep retrieval order)."""

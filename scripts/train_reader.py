@@ -85,8 +85,8 @@ def main() -> None:
         "--squad-questions", type=int, default=12_000, help="SQuAD 1.1 train questions sampled"
     )
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--max-length", type=int, default=192, help="word pieces per (question, candidate)")
-    parser.add_argument("--lr", type=float, default=3e-5)
+    parser.add_argument("--max-length", type=int, default=128, help="word pieces per (question, candidate)")
+    parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--eval-every", type=int, default=500, help="steps between validation passes")
     parser.add_argument("--eval-pairs", type=int, default=2000, help="validation pairs per pass")
     args = parser.parse_args()
@@ -121,7 +121,10 @@ def main() -> None:
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, 1 - step / len(batches))
     )
-    loss_fn = torch.nn.BCEWithLogitsLoss()
+    # positives are about one pair in five: weigh them up, so that "never answers" is not the easy way out
+    positives = sum(p.label for p in train)
+    pos_weight = torch.tensor([(len(train) - positives) / max(positives, 1)], device=device)
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
     curve = [{"step": 0, "pairs_seen": 0, **_evaluate(model, tokenizer, probe, args.max_length, device)}]
     print(curve[-1], flush=True)
     deadline = started + args.minutes * 60
@@ -168,6 +171,7 @@ def main() -> None:
             "batch_size": args.batch_size,
             "max_length": args.max_length,
             "lr": args.lr,
+            "positive_weight": round(float(pos_weight), 3),
             "seconds": round(seconds, 1),
             "pairs_per_second": round(step * args.batch_size / max(seconds, 1e-9), 1),
             "device": device,

@@ -39,11 +39,13 @@ def test_reranker_orders_passages_by_the_cross_encoders_scores(
 ) -> None:
     store = _store(tmp_path, fake_embedder)
     reranker = CrossEncoderReranker.load(str(tiny_cross_encoder))
-    assert CrossEncoderReranker.load(str(tiny_cross_encoder)) is reranker  # loaded once per process
+    assert (
+        CrossEncoderReranker.load(str(tiny_cross_encoder)).model is reranker.model
+    )  # loaded once per process
     base = DenseRetriever(store, fake_embedder)
     query = "How many parcels did the Otter Bay port clear?"
     candidates = base.retrieve(query, 4)
-    expected = reranker.model.predict([(query, p.text) for p in candidates])
+    expected = reranker.model.model.predict([(query, p.text) for p in candidates])
     want = [candidates[i].chunk_id for i in np.argsort(-np.asarray(expected), kind="stable")]
 
     reranked = RerankingRetriever(base, reranker, depth=4).retrieve(query, 2)
