@@ -83,9 +83,10 @@ class _Evidence:
 
     def __init__(self, bot: Assistant) -> None:
         self.bot = bot
-        self.ids = {d.doc_id for d in bot.documents()}
+        documents = bot.documents()
+        self.ids = {d.doc_id for d in documents}
         self.by_name: dict[str, list[str]] = {}
-        for d in bot.documents():
+        for d in documents:
             self.by_name.setdefault(d.file_name, []).append(d.doc_id)
         self._norm: dict[str, str] | None = None
 
