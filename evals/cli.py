@@ -25,7 +25,8 @@ from evals.run import environment, report_dict, run_eval
 from rag import Assistant, InputError, Settings
 from rag.entry import add_mode_argument, mode_settings, run_command
 
-BASELINES = ("dense", "bm25", "llama-index")
+BASELINES = ("dense", "bm25", "llama-index")  # retrieval systems
+COMPARED = (*BASELINES, "rules")  # "rules": the hand-set answer rules, next to the reader
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,10 +55,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--compare",
         nargs="?",
-        const=",".join(BASELINES),
+        const=",".join(COMPARED),
         default="",
         metavar="SYSTEMS",
-        help=f"also rank with baselines, side by side (default with the flag: {','.join(BASELINES)})",
+        help="also rank with baselines and answer with the hand-set rules, side by side "
+        f"(default with the flag: {','.join(COMPARED)})",
     )
     p.add_argument(
         "--reranker", help="CrossEncoder folder or name that re-orders the passages (default: none)"
@@ -96,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     # llama-index's cached index sits beside ours, when ours is a cached one
     llama_cache = None if args.index_dir else Path(info.path + "-llama-index")
     rankers = _baselines(args.compare, baseline, llama_cache, progress)
-    run_ = run_eval(bot, items, rankers, progress=progress)
+    rules = "rules" in _compare_names(args.compare) and settings.reader is not None
+    run_ = run_eval(bot, items, rankers, progress=progress, rules=rules)
     meta = {
         "set": task.name,
         "split": task.split,
@@ -114,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
             "chunk_size": info.chunk_size,
             "chunk_overlap": info.chunk_overlap,
             "top_k": settings.top_k,
+            "reader": settings.reader,
+            "reader_threshold": settings.reader_threshold if settings.reader else None,
             "refusal_threshold": settings.refusal_threshold,
             "unmatched_penalty": settings.unmatched_penalty,
             "reranker": settings.reranker,
@@ -127,7 +132,9 @@ def run(args: argparse.Namespace) -> int:
     report = report_dict(run_, meta)
     report["seconds"] = round(time.perf_counter() - started, 1)
     out = Path(args.out or Path("eval-reports") / f"{task.name}-{task.split}")
-    write_report(out, run_, report, settings.refusal_threshold)
+    write_report(
+        out, run_, report, settings.reader_threshold if settings.reader else settings.refusal_threshold
+    )
     print(_summary(report, out))
     failed = [r.scored.notice for r in run_.rows if r.scored.mode != settings.answer_mode]
     if failed:
@@ -158,6 +165,8 @@ def _task(args: argparse.Namespace, cache: Path) -> EvalTask:
 def _baselines(spec: str, bot: Assistant, llama_cache: Path | None, progress: bool) -> list[Ranker]:
     rankers: list[Ranker] = []
     for name in _compare_names(spec):
+        if name == "rules":
+            continue
         if name == "dense":
             rankers.append(AssistantRanker(bot, retriever="dense", name="dense alone (FAISS)"))
         elif name == "bm25":
@@ -169,9 +178,9 @@ def _baselines(spec: str, bot: Assistant, llama_cache: Path | None, progress: bo
 
 def _compare_names(spec: str) -> list[str]:
     names = [s.strip() for s in spec.split(",") if s.strip()]
-    unknown = [n for n in names if n not in BASELINES]
+    unknown = [n for n in names if n not in COMPARED]
     if unknown:
-        raise InputError(f"unknown --compare system(s) {unknown}; choose from {', '.join(BASELINES)}")
+        raise InputError(f"unknown --compare system(s) {unknown}; choose from {', '.join(COMPARED)}")
     return names
 
 
@@ -181,7 +190,8 @@ def _summary(report: dict[str, object], out: Path) -> str:
     lines = [
         f"{report['set']} ({report['split']}): {overall['questions']} questions in {report['seconds']} s"
     ]
-    extractive = overall.get("extractive", {})
+    reference = str(report.get("reference") or "")
+    theirs = overall.get(reference, {})
     for key in (
         "answered_answerable",
         "answer_contains_gold",
@@ -192,7 +202,7 @@ def _summary(report: dict[str, object], out: Path) -> str:
         "latency_p50_ms",
     ):
         if overall.get(key) is not None:
-            beside = f" (extractive {extractive[key]:.4f})" if extractive.get(key) is not None else ""
+            beside = f" ({reference} {theirs[key]:.4f})" if theirs.get(key) is not None else ""
             lines.append(f"  {key}: {overall[key]:.4f}{beside}")
     for name, m in overall["retrieval"].items():
         lines.append(

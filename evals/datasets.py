@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.assistant import default_cache_dir
+from index.embed import default_cache_dir
 
 
 def shared_datasets_dir() -> Path | None:

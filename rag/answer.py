@@ -1,15 +1,21 @@
-"""Extractive answers: quote the one to three sentences that best answer the question.
+"""Extractive answers: quote the sentence that best answers the question, or refuse.
 
-No LLM is involved. Each sentence of the retrieved passages is scored on four signals: its
-embedding similarity to the question, the share of the question's (IDF-weighted, stemmed) terms it
-contains, whether it holds the kind of thing asked for (a number for "how many", a year for
-"when"), and the score of the passage it sits in.
+No LLM is involved. Two scorers choose among the sentences of the retrieved passages:
 
-The answer is refused when its confidence falls below a threshold calibrated on dev data
-(`scripts/calibrate.py`). The confidence is the best sentence's score, less a penalty for the share
-of the question's years and proper names that none of the documents the passages come from
-mention: "How many pilot zones will China have in 2030?" loses half the penalty when they say
-nothing of 2030.
+- The reader (`rag.reader`, a cross-encoder the project trains): it reads the question with each
+  of the 16 sentences a cheap shortlist ranks first (stored sentence vectors and term overlap) and
+  gives the probability that the sentence answers it, calibrated on dev data together with the
+  share of the question's years and proper names that no retrieved document mentions. The best
+  probability is the answer's confidence; below `reader_threshold` the answer is a refusal.
+- The hand-set rules (`Settings.reader = None`), kept for comparison: embedding similarity, the
+  share of the question's IDF-weighted stemmed terms, whether the sentence holds the kind of thing
+  asked for (a number for "how many"), and the passage's score; a refusal below a threshold
+  calibrated on dev data (`scripts/calibrate.py`), less a penalty for the share of the question's
+  years and proper names that no retrieved document mentions.
+
+The best sentence comes first; others follow only when they score close to it (and, from the
+reader, answer too). A best sentence that announces a list ("proposed three measures") brings the
+sentences that give it (`rag.lists`).
 """
 
 from __future__ import annotations
@@ -26,11 +32,11 @@ from functools import cache, lru_cache
 import numpy as np
 
 from index.embed import Embedder
-from rag.chat import FollowUp
 from rag.cite import cite
+from rag.lists import list_items
 from rag.reader import Reader, candidate_text
 from rag.settings import Settings
-from rag.types import REFUSAL_TEXT, Answer, Citation, Passage
+from rag.types import REFUSAL_TEXT, Answer, Citation, FollowUp, Passage
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
 # Words that say little about which sentence answers: nltk's English list plus question fillers.
@@ -247,36 +253,56 @@ class ExtractiveAnswerer:
         candidates = self._candidates(passages)
         if not candidates:
             return _refusal(question, resolved, passages, 0.0, absent)
+        share = len(absent) / len(keys) if keys else 0.0
         if self.reader is not None:
-            scores = self.reader.scores(resolved, _reader_texts(candidates, self.document_text))
+            # the rules' cheap score (stored sentence vectors, overlap) keeps the reader's reading short
+            rough = self._score(question, qvec, candidates, followup, rules=False)
+            keep = np.argsort(-rough, kind="stable")[: self.settings.reader_candidates]
+            candidates = [candidates[i] for i in sorted(keep)]
+            texts = _reader_texts(candidates, self.document_text)
+            scores = self.reader.scores(resolved, texts, unmatched_share=share)
             confidence = best = float(scores.max())
             threshold = self.settings.reader_threshold
         else:
             scores = self._score(question, qvec, candidates, followup)
             best = float(scores.max())
-            share = len(absent) / len(keys) if keys else 0.0
             confidence = best - self.settings.unmatched_penalty * share
             threshold = self.settings.refusal_threshold
         order = np.argsort(-scores, kind="stable")
         if confidence < threshold:
             return _refusal(question, resolved, passages, confidence, absent)
+        # a further sentence must score close to the best one (and, from the reader, answer too)
+        floor = best - self.settings.extra_sentence_margin
+        if self.reader is not None:
+            floor = max(threshold, best - self.settings.reader_extra_margin)
         chosen: list[int] = []
         length = 0
         for i in order:
             if len(chosen) == self.settings.max_sentences:
                 break
-            if chosen and (scores[i] < best - self.settings.extra_sentence_margin or length > 400):
+            if chosen and (scores[i] < floor or length > 400):
                 break
             chosen.append(int(i))
             length += len(candidates[i].quote)
-        quotes = [
-            Citation(0, p.doc_id, p.source, p.title, c.quote, c.start, c.end, float(scores[i]))
-            for i in chosen
-            for c in [candidates[i]]
-            for p in [c.passage]
-        ]
+        quotes = [self._quote(candidates[i], float(scores[i])) for i in chosen]
+        items = self._list_items(candidates[chosen[0]], float(scores[chosen[0]]))
+        if items:  # the best sentence announces a list: the sentences that give it come with it
+            quotes = [quotes[0], *items]
         text, citations = cite(quotes)
         return Answer(question, text, False, citations, tuple(passages), resolved, confidence, absent)
+
+    @staticmethod
+    def _quote(c: _Candidate, score: float) -> Citation:
+        p = c.passage
+        return Citation(0, p.doc_id, p.source, p.title, c.quote, c.start, c.end, score)
+
+    def _list_items(self, c: _Candidate, score: float) -> list[Citation]:
+        text = self.document_text(c.passage.doc_id)
+        p = c.passage
+        return [
+            Citation(0, p.doc_id, p.source, p.title, text[s:e], s, e, score)
+            for s, e in list_items(text, c.start, c.end)
+        ]
 
     def _candidates(self, passages: list[Passage]) -> list[_Candidate]:
         """Whole sentences of the passages, each once, in passage order."""
@@ -293,8 +319,16 @@ class ExtractiveAnswerer:
         return out
 
     def _score(
-        self, question: str, qvec: np.ndarray, cands: list[_Candidate], followup: FollowUp | None
+        self,
+        question: str,
+        qvec: np.ndarray,
+        cands: list[_Candidate],
+        followup: FollowUp | None,
+        rules: bool = True,
     ) -> np.ndarray:
+        """The hand-set score of each candidate; without `rules`, neither the question-type rule nor
+        the follow-up's continuity bonus (the reader's shortlist: the reader judges the kind of
+        answer itself, and a follow-up may be answered by the sentence quoted before)."""
         s = self.settings
         keys = [(c.passage.doc_id, c.start, c.end) for c in cands]
         vectors = sentence_vectors(self.embedder, keys, [c.quote for c in cands], self.stored_vectors)
@@ -310,16 +344,16 @@ class ExtractiveAnswerer:
         total = sum(idf.values()) or 1.0
         lexical = np.array([sum(idf[t] for t in m) / total for m in matched])
 
-        answer_type = np.array([_states_answer(question, c.quote) for c in cands])
+        states = np.array([_states_answer(question, c.quote) if rules else 0.0 for c in cands])
         passage = np.array([c.passage.score for c in cands])
 
         scores = (
             s.weight_semantic * semantic
             + s.weight_lexical * lexical
-            + s.weight_answer_type * answer_type
+            + s.weight_answer_type * states
             + s.weight_passage * passage
         ) / (s.weight_semantic + s.weight_lexical + s.weight_passage)
-        if followup is not None:
+        if followup is not None and rules:
             scores += np.array([_continuity(c, followup) for c in cands])
         return np.asarray(scores, dtype=np.float64)
 

@@ -11,21 +11,21 @@ from importlib import resources
 from pathlib import Path
 
 from index.build import BuildReport, build_index, remove_documents
-from index.embed import Embedder, SentenceTransformerEmbedder
+from index.embed import Embedder, default_cache_dir, load_embedder
 from index.errors import InputError
 from index.load import find_files
 from index.settings import IndexSettings
 from index.store import MANIFEST, IndexStore
 from index.types import DocumentInfo
 from rag.answer import ExtractiveAnswerer
-from rag.chat import ChatSession, FollowUp
+from rag.chat import ChatSession
 from rag.generate import GenerativeAnswerer
 from rag.llm import ChatLLM
 from rag.reader import Reader
 from rag.rerank import CrossEncoderReranker, RerankingRetriever
 from rag.retrieve import Retriever, make_retriever
 from rag.settings import RETRIEVERS, Settings, check_retriever
-from rag.types import Answer, IndexInfo, Passage, final_answer
+from rag.types import Answer, FollowUp, IndexInfo, Passage, final_answer
 from rag.verify import Verifier
 
 Paths = Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
@@ -100,7 +100,7 @@ class Assistant:
         paths = _as_list(paths)
         settings = settings or Settings()
         find_files(paths)  # a bad path fails fast, before the model is loaded
-        embedder = SentenceTransformerEmbedder.load(settings.index.model, settings.index.batch_size)
+        embedder = load_embedder(settings.index.model, settings.index.batch_size)
         report = build_index(paths, index_dir, embedder, settings.index, rebuild=rebuild, progress=progress)
         bot = cls(IndexStore.open(index_dir), embedder, settings)
         bot.report = report
@@ -113,7 +113,7 @@ class Assistant:
         store = IndexStore.open(index_dir)
         settings = settings or Settings()
         settings = replace(settings, index=_index_settings_of(store, settings.index.batch_size))
-        return cls(store, SentenceTransformerEmbedder.load(store.model, settings.index.batch_size), settings)
+        return cls(store, load_embedder(store.model, settings.index.batch_size), settings)
 
     @classmethod
     def cached(
@@ -295,12 +295,6 @@ def cached_index_dir(
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
     return base / f"index-{digest.hexdigest()[:16]}"
-
-
-def default_cache_dir() -> Path:
-    """`$XDG_CACHE_HOME/rag-assistant`, else `~/.cache/rag-assistant`."""
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "rag-assistant"
 
 
 def _as_list(paths: Paths) -> list[str | os.PathLike[str]]:

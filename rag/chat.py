@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
-from rag.types import Answer, final_answer
+from rag.answer import terms
+from rag.types import Answer, FollowUp, final_answer
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -19,24 +20,25 @@ _ANAPHOR = re.compile(
     re.IGNORECASE,
 )
 _MAX_CONTEXT_WORDS = 60
+# Words that ask for a kind of thing without naming what about: "In which year?", "Until when?"
+_GENERIC = "year date time month day city country place amount number percent percentage one long else exactly reason"
+_ELLIPTICAL_WORDS = 5
 
 
-@dataclass(frozen=True)
-class FollowUp:
-    """What a follow-up question borrows from the turn before it."""
+@cache
+def _generic_terms() -> frozenset[str]:
+    return frozenset(terms(_GENERIC))
 
-    previous_question: str
-    cited: tuple[tuple[str, int, int], ...]  # (doc_id, start, end) of the sentences quoted before
-    turns: tuple[tuple[str, str], ...] = ()  # the last turns as (role, text), for an LLM to rewrite it
 
-    def joined(self, question: str) -> str:
-        """The follow-up with the previous question before it: what is searched without an LLM."""
-        return f"{self.previous_question} {question}"
+def is_elliptical(question: str) -> bool:
+    """A short question that names nothing of its own ("Until when?", "In which year?", "Why?"):
+    what it is about was said in the turn before."""
+    return len(question.split()) <= _ELLIPTICAL_WORDS and not (terms(question) - _generic_terms())
 
 
 def is_followup(question: str) -> bool:
-    """A question that leans on an earlier turn: it opens with a connective or refers back."""
-    return bool(_CONNECTIVE.search(question) or _ANAPHOR.search(question))
+    """A question that leans on an earlier turn: it opens with a connective, refers back, or is elliptical."""
+    return bool(_CONNECTIVE.search(question) or _ANAPHOR.search(question) or is_elliptical(question))
 
 
 def resolve(question: str, history: list[Answer]) -> FollowUp | None:

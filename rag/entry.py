@@ -46,5 +46,10 @@ def add_mode_argument(parser: argparse.ArgumentParser, env: Mapping[str, str]) -
 
 
 def mode_settings(mode: str, env: Mapping[str, str]) -> dict[str, Any]:
-    """The `Settings` fields for answer mode `mode`, with the LLM the RAG_LLM_* variables of `env` name."""
-    return {"answer_mode": mode, "llm": config_from_env(env) if mode == "llm" else None}
+    """The `Settings` fields for answer mode `mode`, with the LLM the RAG_LLM_* variables of `env`
+    name, and the sentence scorer RAG_READER names ("bundled", a reader folder, or "rules")."""
+    out: dict[str, Any] = {"answer_mode": mode, "llm": config_from_env(env) if mode == "llm" else None}
+    reader = env.get("RAG_READER")
+    if reader:
+        out["reader"] = None if reader == "rules" else reader
+    return out

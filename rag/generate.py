@@ -13,10 +13,9 @@ from dataclasses import replace
 import numpy as np
 
 from rag.answer import ExtractiveAnswerer
-from rag.chat import FollowUp
 from rag.llm import ChatLLM, LLMError
 from rag.prompt import answer_messages, is_not_found, rewrite_messages
-from rag.types import REFUSAL_TEXT, Answer, Passage
+from rag.types import REFUSAL_TEXT, Answer, FollowUp, Passage
 from rag.verify import Verifier
 
 

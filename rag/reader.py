@@ -1,22 +1,31 @@
-"""What a learned reader reads: a question, and one candidate sentence shown with its neighbours.
+"""The reader: the probability that a candidate sentence answers a question, or that none does.
 
-The reader (a cross-encoder, trained by `scripts/train_reader.py`) scores whether the candidate
-sentence answers the question. The sentence comes first, then the sentences around it, so the
-model sees what "it" or "the following" refer to. Training and answering build this text with the
-same function, so they can never disagree on it.
+A cross-encoder the project trains itself (`scripts/train_reader.py`, from the bundled MiniLM
+weights) and ships as int8 ONNX (`scripts/export_reader.py`), run by ONNX Runtime: no torch at
+answer time. It reads a question with one candidate: the sentence first, then the sentences around
+it, so the model sees what "it" or "the following" refer to. Training and answering build this text
+with the same function (`candidate_text`), so they can never disagree on it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-from index.embed import CrossEncoderModel
+from index.embed import verify_weights
+from index.errors import ModelLoadError
+from index.onnx import OnnxEncoder
 from rag.cite import one_line
 
 # BERT-style tokenizers read a literal "[SEP]" as their separator token.
 SEPARATOR = " [SEP] "
+BUNDLED_READER = "bundled"
+BUNDLED_READER_DIR = Path(__file__).parent / "models" / "reader"
+# sha256 of the shipped rag/models/reader/model.onnx (printed by `python -m scripts.export_reader`)
+READER_SHA256 = "4d25218ba6d2774737477b24c5a7ed9c6e468b586b2b2b58360348c04a132528"
 
 
 def candidate_text(sentences: Sequence[str], i: int, neighbours: int = 1) -> str:
@@ -29,21 +38,53 @@ def candidate_text(sentences: Sequence[str], i: int, neighbours: int = 1) -> str
 
 
 class Reader:
-    """A trained cross-encoder (`scripts/train_reader.py`): the probability that a candidate
-    sentence answers a question."""
+    """A trained reader: for each candidate (see `candidate_text`), the probability that it answers."""
 
-    def __init__(self, model: CrossEncoderModel) -> None:
+    def __init__(
+        self, model: OnnxEncoder, scale: float = 1.0, shift: float = 0.0, unmatched: float = 0.0
+    ) -> None:
+        """`scale`, `shift` and `unmatched` calibrate the model's logits (a logistic fit on dev sets
+        by `scripts/calibrate_reader.py`): the probability is sigmoid(scale * logit + shift +
+        unmatched * share), where share is the part of the question's names and years that no
+        retrieved document mentions (`rag.answer.unmatched`)."""
         self.model = model
+        self.scale = scale
+        self.shift = shift
+        self.unmatched = unmatched
 
     @classmethod
     def load(cls, name: str) -> Reader:
-        """The reader in folder `name` (or a hub id); the model is loaded once per process."""
-        return cls(
-            CrossEncoderModel.load(
-                name, "reader", "a cross-encoder trained by `python -m scripts.train_reader`"
+        """The shipped reader (`"bundled"`, its weights checked against `READER_SHA256`), or the
+        folder `name` written by `scripts/export_reader.py`; loaded once per process."""
+        folder = BUNDLED_READER_DIR if name == BUNDLED_READER else Path(name)
+        if name == BUNDLED_READER:
+            verify_weights(folder / "model.onnx", READER_SHA256, "reinstall rag-assistant")
+        elif not folder.is_dir():
+            raise ModelLoadError(
+                f"reader '{name}' is neither '{BUNDLED_READER}' nor a folder; give '{BUNDLED_READER}' "
+                "or a folder written by `python -m scripts.export_reader`"
             )
+        config = folder / "reader.json"
+        found = json.loads(config.read_text(encoding="utf-8")) if config.is_file() else {}
+        calibration = found.get("calibration", {})
+        return cls(
+            OnnxEncoder.load(folder, "reader", int(found.get("max_length", 128)), pairs=True),
+            float(calibration.get("scale", 1.0)),
+            float(calibration.get("shift", 0.0)),
+            float(calibration.get("unmatched", 0.0)),
         )
 
-    def scores(self, question: str, candidates: Sequence[str]) -> np.ndarray:
-        """For each candidate (see `candidate_text`), the probability that it answers `question`."""
-        return self.model.scores([(question, c) for c in candidates])
+    def scores(self, question: str, candidates: Sequence[str], unmatched_share: float = 0.0) -> np.ndarray:
+        """For each candidate, the (calibrated) probability that it answers `question`."""
+        return self.calibrated(self.logits(question, candidates), unmatched_share)
+
+    def calibrated(self, logits: np.ndarray, unmatched_share: float = 0.0) -> np.ndarray:
+        """Probabilities from raw scores (see `__init__`)."""
+        z = self.scale * np.asarray(logits, dtype=np.float64) + self.shift + self.unmatched * unmatched_share
+        return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+    def logits(self, question: str, candidates: Sequence[str]) -> np.ndarray:
+        """The model's raw score of each candidate."""
+        if not candidates:
+            return np.zeros(0, dtype=np.float64)
+        return np.asarray(self.model.run([(question, c) for c in candidates])[:, 0], dtype=np.float64)

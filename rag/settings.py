@@ -36,10 +36,16 @@ class Settings:
     # name of the question is in no retrieved document) is below refusal_threshold
     refusal_threshold: float = 0.36
     unmatched_penalty: float = 0.75
-    # a reader trained by scripts/train_reader.py (a cross-encoder folder): when set, it scores the
-    # candidate sentences and decides refusals (below reader_threshold) in place of the rules below
-    reader: str | None = None
-    reader_threshold: float = 0.5
+    # the reader ("bundled": the shipped one, trained by scripts/train_reader.py; or a folder written
+    # by scripts/export_reader.py) scores the candidate sentences and refuses below reader_threshold
+    # (its calibrated confidence; chosen on dev sets by scripts/calibrate_reader.py,
+    # reports/reader_dev.json); None: the hand-set rules below, kept for comparison
+    reader: str | None = "bundled"
+    reader_threshold: float = 0.15
+    # from the reader, a further sentence is quoted only when it answers too and is this close to the best
+    reader_extra_margin: float = 0.1
+    # the reader reads this many of the sentences the rules' score ranks first (it costs ~1 ms each)
+    reader_candidates: int = 16
     # extractive (quote sentences, no LLM) or llm (the user's LLM writes, every citation checked)
     answer_mode: str = "extractive"
     llm: LLMConfig | None = None

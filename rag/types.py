@@ -132,3 +132,16 @@ def final_answer(items: Iterable[str | Answer]) -> Answer:
         if isinstance(item, Answer):
             return item
     raise ValueError("the stream ended without an Answer")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What a follow-up question borrows from the turn before it."""
+
+    previous_question: str
+    cited: tuple[tuple[str, int, int], ...]  # (doc_id, start, end) of the sentences quoted before
+    turns: tuple[tuple[str, str], ...] = ()  # the last turns as (role, text), for an LLM to rewrite it
+
+    def joined(self, question: str) -> str:
+        """The follow-up with the previous question before it: what is searched without an LLM."""
+        return f"{self.previous_question} {question}"

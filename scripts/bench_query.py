@@ -5,7 +5,9 @@
 The SciFact index (5,183 abstracts, 16,835 chunks) is opened from the eval cache (built on first
 use, about 10 minutes on 2 cores). The model is warmed up first. Each system then answers the same
 seeded sample of test queries, in two alternating rounds, with the process-wide sentence-vector
-cache emptied before every round so that no system answers from another's cache.
+cache emptied before every round so that no system answers from another's cache. Last, a cold
+start: a new Python process opens the same index and answers one question (`--cold` times), and
+says which heavy libraries it imported.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import json
 import platform
 import random
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -37,10 +41,36 @@ def _timed(bot: Assistant, retriever: str, questions: list[str]) -> list[float]:
     return out
 
 
+_COLD = """
+import sys, time
+started = time.perf_counter()
+from rag import Assistant
+bot = Assistant.load(sys.argv[1])
+bot.ask(sys.argv[2])
+heavy = [m for m in ("torch", "sentence_transformers", "transformers", "onnxruntime") if m in sys.modules]
+print(round(time.perf_counter() - started, 3), ",".join(heavy))
+"""
+
+
+def _cold(index: str, question: str, times: int) -> dict[str, Any]:
+    """Seconds from a new process's first import of `rag` to its first answer (the interpreter's
+    own start-up excluded), and the heavy libraries it loaded."""
+    seconds, heavy = [], ""
+    for _ in range(times):
+        done = subprocess.run(
+            [sys.executable, "-c", _COLD, index, question], capture_output=True, text=True, check=True
+        )
+        parts = done.stdout.strip().split(" ")
+        value, heavy = parts[0], parts[1] if len(parts) > 1 else ""
+        seconds.append(float(value))
+    return {"runs": times, "median_s": round(float(np.median(seconds)), 2), "imported": heavy.split(",")}
+
+
 def main() -> None:
     parser = script_parser(__doc__, "bench_query.json")
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--cold", type=int, default=3, help="cold starts timed")
     args = parser.parse_args()
     cache = Path(args.cache_dir)
     task = load_task("scifact", "test", require_datasets(), cache / "data")
@@ -72,6 +102,8 @@ def main() -> None:
         "answers_per_system": len(questions) * args.rounds,
         "systems": summary,
         "hybrid_minus_dense_p50_ms": round(summary["hybrid"]["p50_ms"] - summary["dense"]["p50_ms"], 1),
+        "answerer": f"reader {bot.settings.reader}" if bot.settings.reader else "hand-set rules",
+        "cold_start": _cold(bot.info().path, questions[0], args.cold),
         "machine": f"{platform.machine()}, {platform.python_version()}, {platform.processor() or 'cpu'}",
     }
     write_report(args.out, report)

@@ -3,13 +3,17 @@
 Built only from the training folders and dev splits under `../shared/datasets/` (test splits never):
 
 - SQuAD 1.1 train: the sentence holding the answer is positive; other sentences of its paragraph
-  are hard negatives; the sentence of another paragraph of the same article that shares the most
-  words with the question is a negative of the "no sentence here answers it" kind.
-- SQuAD 2.0 train unanswerable sample: adversarial questions; every sentence of their paragraph
-  is a negative (up to `negatives`, the most word-sharing first).
+  are hard negatives (the one our BM25 ranks highest, and random others); the sentences of other
+  paragraphs of the same article that our BM25 ranks highest for the question are negatives of the
+  "no sentence here answers it" kind, unless they hold the answer text too.
+- SQuAD 2.0 train unanswerable sample: adversarial questions; their paragraph's sentences are
+  negatives (up to `negatives`, BM25's best first).
 - SelQA answer-sentence selection: its labelled sentences as they are.
-- COVID-QA: sentences overlapping the answer span are positive; the most word-sharing other
-  sentences of the (long, scientific) paper are negatives.
+- COVID-QA: sentences overlapping the answer span are positive; the other sentences of the (long,
+  scientific) paper that BM25 ranks highest are negatives, unless they hold the answer text.
+
+"Our BM25" is the product's lexical retriever (`index.bm25`, the sparse half of hybrid search), run
+over sentences: its near misses are the negatives the reader meets when answering.
 
 Every question belongs to a group (its article or paper): groups, not questions, are split between
 training and validation, so no paragraph is on both sides.
@@ -25,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from evals.datasets import read_jsonl
+from index.bm25 import BM25Index
 from index.sentences import sentence_spans
-from rag.answer import terms
 from rag.reader import candidate_text
 
 
@@ -52,25 +56,43 @@ def sentences_of(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     return [text[s:e] for s, e in spans], spans
 
 
-def _overlap_order(question: str, sentences: Sequence[str], skip: set[int]) -> list[int]:
-    """Sentence indices, most words shared with the question first (ties in document order)."""
-    q = terms(question)
-    scored = [(-len(q & terms(s)), i) for i, s in enumerate(sentences) if i not in skip]
-    return [i for _, i in sorted(scored)]
+class SentenceSearch:
+    """Our BM25 over a list of sentences (a paragraph, an article, a paper)."""
+
+    def __init__(self, sentences: Sequence[str]) -> None:
+        self.sentences = list(sentences)
+        self._bm25 = BM25Index.build(enumerate(self.sentences))
+
+    def ranked(self, question: str, skip: Iterable[int] = ()) -> list[int]:
+        """Indices that BM25 matches with `question`, best first, less `skip`; then the unmatched
+        ones in document order (so a sample is never short)."""
+        skipped = set(skip)
+        allowed = [i for i in range(len(self.sentences)) if i not in skipped]
+        hits = [i for i, _ in self._bm25.search(question, len(allowed), allowed=allowed)]
+        found = set(hits)
+        return hits + [i for i in allowed if i not in found]
+
+
+def _holds(candidate: str, answer: str) -> bool:
+    return answer.strip().lower() in candidate.lower()
 
 
 def squad_pairs(
     paragraphs: Mapping[str, Mapping[str, Any]],
     questions: Iterable[Mapping[str, Any]],
     rng: random.Random,
-    negatives: int = 3,
+    negatives: int = 2,
+    elsewhere: int = 2,
 ) -> Iterator[Pair]:
-    """Pairs from SQuAD 1.1 train questions (see the module docstring); questions whose answer text
-    occurs more than once in the paragraph are skipped, since the annotated one is unknown."""
+    """Pairs from SQuAD 1.1 train questions (see the module docstring): the answer sentence,
+    `negatives` other sentences of its paragraph and `elsewhere` sentences of other paragraphs of
+    its article. Questions whose answer text occurs more than once in the paragraph are skipped,
+    since the annotated one is unknown."""
     by_article: dict[str, list[str]] = {}
     for pid, p in paragraphs.items():
         by_article.setdefault(str(p["title"]), []).append(pid)
     split: dict[str, tuple[list[str], list[tuple[int, int]]]] = {}
+    articles: dict[str, tuple[SentenceSearch, list[str]]] = {}
     for q in questions:
         answer = q["answers"][0]
         if answer.get("occurrences", 1) != 1:
@@ -83,25 +105,40 @@ def squad_pairs(
             continue
         for i in hits:
             yield Pair(question, candidate_text(sentences, i), 1, title, "answer")
-        others = [i for i in range(len(sentences)) if i not in hits]
-        for i in rng.sample(others, min(negatives, len(others))):
+        others = SentenceSearch(sentences).ranked(question, hits)
+        chosen = others[:1] + rng.sample(others[1:], min(negatives - 1, len(others) - 1)) if others else []
+        for i in chosen[:negatives]:
             yield Pair(question, candidate_text(sentences, i), 0, title, "same-passage")
-        elsewhere = [p for p in by_article.get(title, []) if p != pid]
-        if elsewhere:
-            other = rng.choice(elsewhere)
-            o_sentences, _ = split.setdefault(other, sentences_of(str(paragraphs[other]["context"])))
-            best = _overlap_order(question, o_sentences, set())[:1]
-            yield from (
-                Pair(question, candidate_text(o_sentences, i), 0, title, "other-passage") for i in best
-            )
+        if title not in articles:
+            owners = [
+                (other, i)
+                for other in by_article[title]
+                for i in range(
+                    len(split.setdefault(other, sentences_of(str(paragraphs[other]["context"])))[0])
+                )
+            ]
+            texts = [split[o][0][i] for o, i in owners]
+            articles[title] = (SentenceSearch(texts), [o for o, _ in owners])
+        search, owner = articles[title]
+        mine = [i for i, o in enumerate(owner) if o == pid]
+        found = 0
+        for i in search.ranked(question, mine):
+            if found == elsewhere:
+                break
+            if _holds(search.sentences[i], str(answer["text"])):
+                continue
+            o_sentences = split[owner[i]][0]
+            local = i - owner.index(owner[i])
+            yield Pair(question, candidate_text(o_sentences, local), 0, title, "other-passage")
+            found += 1
 
 
 def unanswerable_pairs(rows: Iterable[Mapping[str, Any]], negatives: int = 3) -> Iterator[Pair]:
-    """Pairs from adversarial unanswerable questions: the most word-sharing sentences of their
-    paragraph, each a negative."""
+    """Pairs from adversarial unanswerable questions: the sentences of their paragraph BM25 ranks
+    highest, each a negative."""
     for row in rows:
         sentences, _ = sentences_of(str(row["context"]))
-        for i in _overlap_order(str(row["question"]), sentences, set())[:negatives]:
+        for i in SentenceSearch(sentences).ranked(str(row["question"]))[:negatives]:
             yield Pair(
                 str(row["question"]), candidate_text(sentences, i), 0, str(row["title"]), "adversarial"
             )
@@ -123,11 +160,14 @@ def selqa_pairs(rows: Iterable[Mapping[str, Any]], rng: random.Random, negatives
 def covidqa_pairs(
     documents: Mapping[str, str], questions: Iterable[Mapping[str, Any]], negatives: int = 4
 ) -> Iterator[Pair]:
-    """Pairs from COVID-QA: sentences overlapping the answer span, and the most word-sharing others."""
-    split: dict[str, tuple[list[str], list[tuple[int, int]]]] = {}
+    """Pairs from COVID-QA: sentences overlapping the answer span, and the others BM25 ranks highest."""
+    split: dict[str, tuple[list[str], list[tuple[int, int]], SentenceSearch]] = {}
     for q in questions:
         doc_id = str(q["document_id"])
-        sentences, spans = split.setdefault(doc_id, sentences_of(documents[doc_id]))
+        if doc_id not in split:
+            sentences, spans = sentences_of(documents[doc_id])
+            split[doc_id] = (sentences, spans, SentenceSearch(sentences))
+        sentences, spans, search = split[doc_id]
         answer = q["answers"][0]
         start = int(answer["answer_start"])
         end = start + len(str(answer["text"]))
@@ -137,7 +177,8 @@ def covidqa_pairs(
         question = str(q["question"])
         for i in sorted(hits):
             yield Pair(question, candidate_text(sentences, i), 1, f"covidqa:{doc_id}", "covidqa")
-        for i in _overlap_order(question, sentences, hits)[:negatives]:
+        misses = [i for i in search.ranked(question, hits) if not _holds(sentences[i], str(answer["text"]))]
+        for i in misses[:negatives]:
             yield Pair(question, candidate_text(sentences, i), 0, f"covidqa:{doc_id}", "covidqa")
 
 

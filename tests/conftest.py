@@ -92,6 +92,7 @@ def unit_means_unit(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     import subprocess
 
     import index.embed
+    import index.onnx
 
     platform.platform()  # HTTP clients ask for it; the first call runs `uname -p`, later ones are cached
 
@@ -108,6 +109,7 @@ def unit_means_unit(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse("start a process"))
     monkeypatch.setattr(index.embed, "load_sentence_transformers_model", load_nothing)
+    monkeypatch.setattr(index.onnx.OnnxEncoder, "_open", refuse("load a model"))
 
 
 @pytest.fixture
@@ -147,6 +149,24 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         if (bundled_model_dir() / name).exists():
             shutil.copy(bundled_model_dir() / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bundled_bot(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """`Assistant.bundled()` with the default settings, its index built once per session."""
+    from rag import Assistant
+
+    return Assistant.bundled(cache_dir=tmp_path_factory.mktemp("bundled-cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_reader(tiny_cross_encoder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`tiny_cross_encoder` exported as the product ships its reader: int8 ONNX with its tokenizer."""
+    from scripts.export_reader import export
+
+    folder = tmp_path_factory.mktemp("tiny-reader")
+    export(tiny_cross_encoder, folder, max_length=64)
     return folder
 
 

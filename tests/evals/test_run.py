@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -95,8 +96,12 @@ def test_run_eval_scores_answers_rankings_and_writes_the_report(tmp_path: Path) 
         EvalItem("q3", "zebra quantum violin?", (), False, group="none"),
         EvalItem("q4", "How many packers does the hub employ?", ("312",), True, (hubs,), within=(hubs,)),
     ]
-    run = run_eval(bot, items, [BM25Ranker(bot)], progress=False)
+    run = run_eval(bot, items, [BM25Ranker(bot)], progress=False, rules=True)
     rows = {r.id: r for r in run.rows}
+    # the rules' answers stand beside (here the bot has no reader: the same answers)
+    reference = rows["q1"].reference
+    assert run.reference == "rules" and reference is not None
+    assert replace(reference, latency_ms=rows["q1"].scored.latency_ms) == rows["q1"].scored
     assert rows["q1"].scored.contains_answer and rows["q1"].scored.citation_correct
     assert rows["q1"].relevant == {hubs: 1}
     assert rows["q2"].relevant == {ids["ports.txt"]: 1}  # found by the evidence text
@@ -121,6 +126,9 @@ def test_run_eval_scores_answers_rankings_and_writes_the_report(tmp_path: Path) 
     assert report["overall"]["questions"] == 4 and set(report["groups"]) == {"g", "none"}
     assert report["overall"]["refusal_recall"] == 1.0
     assert report["overall"]["retrieval"]["ours (hybrid)"]["queries"] == 3
+    assert report["reference"] == "rules" and report["overall"]["rules"]["refusal_recall"] == 1.0
+    # q1, q2 and q4 are answered right; how many with confidence >= 0.8 depends on the fake scores
+    assert report["overall"]["confident_right"] in (None, 1.0)
     files = write_report(tmp_path / "out", run, report, 0.45)
     assert {f.name for f in files} == {
         "report.json",
@@ -129,11 +137,15 @@ def test_run_eval_scores_answers_rankings_and_writes_the_report(tmp_path: Path) 
         "scores.png",
         "answered.png",
         "latency.png",
+        "reliability.png",
     }
     assert all(f.stat().st_size > 0 for f in files)
     assert (tmp_path / "out" / "scores.png").read_bytes()[:4] == b"\x89PNG"
     md = (tmp_path / "out" / "report.md").read_text()
     assert "| bm25 (bm25s) |" in md and "## Worst questions" in md
+    assert (
+        "## reader next to rules (the same questions)" in md and "| refusal recall | 1.0000 | 1.0000 |" in md
+    )
     ndcg = report["overall"]["retrieval"]["bm25 (bm25s)"]["ndcg@10"]
     assert f"| bm25 (bm25s) | ndcg@10 | {ndcg:.4f} | 0.5000 | {ndcg - 0.5:+.4f} | a paper |" in md
     lines = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
@@ -178,7 +190,7 @@ def test_rag_eval_command_on_a_jsonl_set(tmp_path: Path) -> None:
         ),
         (
             ["squad", "--compare", "foo"],
-            "unknown --compare system(s) ['foo']; choose from dense, bm25, llama-index",
+            "unknown --compare system(s) ['foo']; choose from dense, bm25, llama-index, rules",
         ),
         (["bundled", "--limit", "0"], "--limit must be at least 1"),
     ],
@@ -226,10 +238,10 @@ def test_rag_eval_in_llm_mode_reports_support_next_to_extractive(tmp_path: Path)
     assert extractive["answered_answerable"] == 1.0 and extractive["sentences_supported"] is None
     results = {json.loads(line)["id"]: json.loads(line) for line in (out / "results.jsonl").open()}
     assert [s["supported"] for s in results["b"]["sentences"]] == [True, False]
-    assert results["b"]["extractive"]["mode"] == "extractive" and results["c"]["refused"]
+    assert results["b"]["reference"]["mode"] == "extractive" and results["c"]["refused"]
     md = (out / "report.md").read_text()
     assert "answer mode: llm (openai model 'm' at http://127.0.0.1:" in md
-    assert "## llm mode next to extractive mode" in md
+    assert "## llm mode next to extractive (the same questions)" in md
     assert "| sentences supported by their citations (llm) | 0.6667 | – |" in md
 
     # The LLM down: every question gets the extractive answer, and the report says so.

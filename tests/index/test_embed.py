@@ -28,20 +28,20 @@ def test_tampered_weights_are_refused(tmp_path: Path) -> None:
     weights.parent.mkdir()
     weights.write_bytes(bytes(range(256)) * 4096)  # 1 MiB: more than one block of the hash
     pinned = hashlib.sha256(weights.read_bytes()).hexdigest()
-    verify_weights(weights.parent, pinned)
+    verify_weights(weights, pinned, "reinstall it")
     with weights.open("r+b") as f:
         f.seek(1000)
         f.write(b"\x00\x01\x02")
     with pytest.raises(ModelLoadError, match=f"sha256 .* expected {pinned}.*reinstall"):
-        verify_weights(weights.parent, pinned)
+        verify_weights(weights, pinned, "reinstall it")
     weights.unlink()
     with pytest.raises(ModelLoadError, match="are missing"):
-        verify_weights(weights.parent, pinned)
+        verify_weights(weights, pinned, "reinstall it")
 
 
 @pytest.mark.integration
 def test_the_bundled_weights_match_their_pin() -> None:
-    verify_weights(bundled_model_dir(), BUNDLED_WEIGHTS_SHA256)
+    verify_weights(bundled_model_dir() / "model.safetensors", BUNDLED_WEIGHTS_SHA256, "reinstall")
 
 
 @pytest.mark.integration

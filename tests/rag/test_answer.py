@@ -167,3 +167,25 @@ def test_a_question_embeds_no_sentence_when_the_index_stored_them(tmp_path: Path
     sentences = {store.text(p.doc_id)[s:e] for p in passages for s, e in p.sentences}
     assert emb.embedded and set(emb.embedded) <= sentences  # embedded at question time
     assert (same.text, same.confidence) == (answer.text, pytest.approx(answer.confidence))
+
+
+def test_a_sentence_announcing_a_list_brings_the_sentences_that_give_it(tmp_path: Path) -> None:
+    text = (
+        "Zhou Rui proposed three measures in response. His first measure is tighter supervision. "
+        "His second measure is to use big data. His third measure is inclusion for all. "
+        "Qiu Han spoke about PayPal next."
+    )
+    write(tmp_path / "docs" / "zhou.txt", text)
+    settings = IndexSettings(model="fake-embedder", chunk_size=40, chunk_overlap=8)
+    emb = FakeEmbedder()
+    build_index([tmp_path / "docs"], tmp_path / "idx", emb, settings)
+    bot = Assistant(IndexStore.open(tmp_path / "idx"), emb, Settings(index=settings, refusal_threshold=0.0))
+    answer = bot.ask("What did Zhou Rui propose in response?")
+    assert [c.quote for c in answer.citations] == [
+        "Zhou Rui proposed three measures in response.",
+        "His first measure is tighter supervision.",
+        "His second measure is to use big data.",
+        "His third measure is inclusion for all.",
+    ]
+    assert all(text[c.start : c.end] == c.quote for c in answer.citations)
+    assert "Qiu Han" not in answer.text  # no padding after the list

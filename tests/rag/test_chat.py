@@ -30,6 +30,11 @@ def _answer(question: str, resolved: str | None = None, refused: bool = False) -
         ("Who runs it?", True),
         ("How many pilot zones does China have?", False),
         ("Who is the CEO of PayPal China?", False),
+        ("Until when?", True),  # elliptical: names nothing of its own
+        ("In which year?", True),
+        ("Why?", True),
+        ("Who founded Alibaba?", False),  # short, but names what it is about
+        ("What is e-commerce?", False),
     ],
 )
 def test_is_followup(question: str, expected: bool) -> None:
@@ -46,6 +51,9 @@ def test_resolve_uses_previous_question_and_citations() -> None:
     )
     assert resolve("How many zones are there?", history) is None
     assert resolve("And then?", []) is None
+    elliptical = resolve("In which year?", history)  # names nothing: it borrows the previous question
+    assert elliptical is not None
+    assert elliptical.joined("In which year?") == "When was the first pilot zone set up? In which year?"
 
 
 def test_chat_session_resolves_followups_against_its_own_history(tmp_path: Path) -> None:

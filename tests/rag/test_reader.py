@@ -8,14 +8,15 @@ import numpy as np
 import pytest
 
 from index.build import build_index
+from index.embed import verify_weights
 from index.errors import ModelLoadError
 from index.settings import IndexSettings
 from index.store import IndexStore
 from rag import Assistant, Settings
-from rag.reader import Reader, candidate_text
+from rag.reader import BUNDLED_READER, BUNDLED_READER_DIR, READER_SHA256, Reader, candidate_text
 from tests.conftest import FakeEmbedder, write
 
-pytestmark = pytest.mark.integration  # a tiny cross-encoder is built, saved and loaded
+pytestmark = pytest.mark.integration  # a tiny cross-encoder is built, exported to ONNX and loaded
 
 TEXT = (
     "Hangzhou opened the first pilot zone in 2015. The programme grew to 12 more cities in 2016. "
@@ -36,28 +37,66 @@ def _bot(tmp_path: Path, reader: Path, threshold: float) -> Assistant:
 
 
 def test_the_reader_picks_the_sentence_and_its_probability_is_the_confidence(
-    tmp_path: Path, tiny_cross_encoder: Path
+    tmp_path: Path, tiny_reader: Path
 ) -> None:
     question = "Which model did Temu introduce?"
-    answer = _bot(tmp_path, tiny_cross_encoder, 0.0).ask(question)
+    answer = _bot(tmp_path, tiny_reader, 0.0).ask(question)
     sentences = [TEXT[s:e] for s, e in answer.passages[0].sentences]
-    probabilities = Reader.load(str(tiny_cross_encoder)).scores(
+    probabilities = Reader.load(str(tiny_reader)).scores(
         question, [candidate_text(sentences, i) for i in range(len(sentences))]
     )
     best = int(np.argmax(probabilities))
     assert answer.citations[0].quote == sentences[best]
     assert answer.confidence == pytest.approx(float(probabilities[best]))
     assert 0.0 < answer.confidence < 1.0
-    assert (
-        Reader.load(str(tiny_cross_encoder)).model is Reader.load(str(tiny_cross_encoder)).model
-    )  # loaded once
+    assert Reader.load(str(tiny_reader)).model is Reader.load(str(tiny_reader)).model  # loaded once
 
 
-def test_the_reader_refuses_below_its_threshold(tmp_path: Path, tiny_cross_encoder: Path) -> None:
-    answer = _bot(tmp_path, tiny_cross_encoder, 1.0).ask("Which model did Temu introduce?")
+def test_the_reader_refuses_below_its_threshold(tmp_path: Path, tiny_reader: Path) -> None:
+    answer = _bot(tmp_path, tiny_reader, 1.0).ask("Which model did Temu introduce?")
     assert answer.refused and answer.citations == () and answer.confidence < 1.0
 
 
-def test_a_missing_reader_fails_with_one_clear_line() -> None:
-    with pytest.raises(ModelLoadError, match="reader path '/nonexistent/reader' does not exist"):
+def test_a_question_longer_than_the_reader_reads_is_cut_not_an_error(tiny_reader: Path) -> None:
+    scores = Reader.load(str(tiny_reader)).scores("why " * 300, ["A candidate.", "Another one."])
+    assert scores.shape == (2,) and np.all((scores > 0) & (scores < 1))
+
+
+def test_a_missing_reader_fails_with_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(
+        ModelLoadError, match="reader '/nonexistent/reader' is neither 'bundled' nor a folder"
+    ):
         Reader.load("/nonexistent/reader")
+    with pytest.raises(ModelLoadError, match="lacks model.onnx, tokenizer.json; give a folder written by"):
+        Reader.load(str(tmp_path))
+
+
+def test_the_shipped_reader_is_pinned_and_an_altered_copy_is_refused(tmp_path: Path) -> None:
+    reader = Reader.load(BUNDLED_READER)  # checks the sha256 of the shipped weights
+    assert reader.model.folder == BUNDLED_READER_DIR
+    assert (BUNDLED_READER_DIR / "model.onnx").stat().st_size <= 30 * 2**20  # the 30 MB cap
+    copy = tmp_path / "model.onnx"
+    data = bytearray((BUNDLED_READER_DIR / "model.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match=f"expected {READER_SHA256}.*reinstall rag-assistant"):
+        verify_weights(copy, READER_SHA256, "reinstall rag-assistant")
+
+
+def test_the_shipped_reader_answers_what_the_passages_hold_and_refuses_what_they_lack(
+    bundled_bot: Assistant,
+) -> None:
+    answer = bundled_bot.ask("Which city hosted the first batch of pilot zones?")
+    assert not answer.refused and "Hangzhou" in answer.citations[0].quote
+    # the names are in the corpus; the facts are not
+    for question in ("What is the population of Hangzhou?", "Who founded Temu?"):
+        refused = bundled_bot.ask(question)
+        assert refused.refused and refused.citations == (), (question, refused.text)
+
+
+def test_the_calibration_maps_scores_and_unmatched_names_to_a_probability(tiny_reader: Path) -> None:
+    reader = Reader(Reader.load(str(tiny_reader)).model, scale=2.0, shift=-1.0, unmatched=-3.0)
+    assert reader.calibrated(np.array([0.5]))[0] == pytest.approx(0.5)
+    assert reader.calibrated(np.array([0.5]), unmatched_share=1.0)[0] == pytest.approx(1 / (1 + np.exp(3.0)))
+    raw = reader.logits("Which model?", ["A model.", "Another."])
+    assert np.allclose(reader.scores("Which model?", ["A model.", "Another."]), reader.calibrated(raw))

@@ -55,7 +55,7 @@ def test_squad_pairs_label_the_answer_sentence_and_its_negatives() -> None:
         _question("Otter#0", "How many parcels did Otter Bay clear on its first day?", "9,100"),
         _question("Otter#0", "What colour is the port's crane?", "blue", occurrences=2),  # skipped
     ]
-    pairs = list(squad_pairs(PARAGRAPHS, questions, random.Random(0), negatives=2))
+    pairs = list(squad_pairs(PARAGRAPHS, questions, random.Random(0), negatives=2, elsewhere=1))
     assert [(p.label, p.kind) for p in pairs] == [
         (1, "answer"),
         (0, "same-passage"),
@@ -65,8 +65,22 @@ def test_squad_pairs_label_the_answer_sentence_and_its_negatives() -> None:
     assert pairs[0].candidate.startswith("It cleared 9,100 parcels on its first day.")
     assert "It opened in May 2026." in pairs[0].candidate  # a neighbour, for "it"
     assert not any(p.label == 0 and p.candidate.startswith("It cleared 9,100") for p in pairs)
-    # the other paragraph's sentence sharing most words with the question ("Otter", "Bay")
+    # the other paragraph's sentence our BM25 ranks first for the question ("Otter", "Bay")
     assert pairs[-1].candidate.startswith("Otter Bay has a lighthouse.") and pairs[-1].group == "Otter"
+
+
+def test_squad_negatives_from_elsewhere_never_hold_the_answer() -> None:
+    paragraphs = {
+        **PARAGRAPHS,
+        "Otter#1": {
+            "title": "Otter",
+            "context": "Otter Bay cleared 9,100 parcels again. The lighthouse is old.",
+        },
+    }
+    question = _question("Otter#0", "How many parcels did Otter Bay clear on its first day?", "9,100")
+    pairs = list(squad_pairs(paragraphs, [question], random.Random(0), negatives=1, elsewhere=2))
+    elsewhere = [p.candidate.split(SEPARATOR)[0] for p in pairs if p.kind == "other-passage"]
+    assert elsewhere == ["The lighthouse is old."]
 
 
 def test_adversarial_selqa_and_covidqa_pairs() -> None:
