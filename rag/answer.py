@@ -2,16 +2,16 @@
 
 No LLM is involved. Two scorers choose among the sentences of the retrieved passages:
 
-- The reader (`rag.reader`, a cross-encoder the project trains): it reads the question with each
-  of the 16 sentences a cheap shortlist ranks first (stored sentence vectors and term overlap) and
-  gives the probability that the sentence answers it, calibrated on dev data together with the
-  share of the question's years and proper names that no retrieved document mentions. The best
-  probability is the answer's confidence; below `reader_threshold` the answer is a refusal.
-- The hand-set rules (`Settings.reader = None`), kept for comparison: embedding similarity, the
-  share of the question's IDF-weighted stemmed terms, whether the sentence holds the kind of thing
-  asked for (a number for "how many"), and the passage's score; a refusal below a threshold
-  calibrated on dev data (`scripts/calibrate.py`), less a penalty for the share of the question's
-  years and proper names that no retrieved document mentions.
+- The hand-set rules (the default, `Settings.reader = None`): embedding similarity, the share of
+  the question's IDF-weighted stemmed terms, whether the sentence holds the kind of thing asked
+  for (a number for "how many"), and the passage's score; a refusal below a threshold calibrated
+  on dev data (`scripts/calibrate.py`), less a penalty for the share of the question's years and
+  proper names that no retrieved document mentions.
+- The reader (`rag.reader`, a cross-encoder the project trains; opt-in): it reads the question
+  with each of the 16 sentences a cheap shortlist ranks first (stored sentence vectors and term
+  overlap) and gives the probability that the sentence answers it, calibrated on dev data together
+  with the same unmatched-names share. The best probability is the answer's confidence; below
+  `reader_threshold` the answer is a refusal.
 
 The best sentence comes first; others follow only when they score close to it (and, from the
 reader, answer too). A best sentence that announces a list ("proposed three measures") brings the
@@ -261,6 +261,8 @@ class ExtractiveAnswerer:
             candidates = [candidates[i] for i in sorted(keep)]
             texts = _reader_texts(candidates, self.document_text)
             scores = self.reader.scores(resolved, texts, unmatched_share=share)
+            if followup is not None:  # "And Jiangsu?" may read best alone, "Where does he teach?" joined
+                scores = np.maximum(scores, self.reader.scores(question, texts, unmatched_share=share))
             confidence = best = float(scores.max())
             threshold = self.settings.reader_threshold
         else:

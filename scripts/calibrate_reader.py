@@ -5,15 +5,18 @@ on dev data.
 
 Dev splits only: the bundled dev set, a seeded sample of SQuAD 2.0 dev HasAns and NoAns questions
 (over the 1,204 paragraphs), RGB dev (noise: answerable from the question's passages; rejection:
-negative passages only) and MultiHop-RAG dev. Every question is answered once by the rules (their
+negative passages only), the 90 SciFact dev claims (statements, not questions: every one has a gold
+abstract to quote) and MultiHop-RAG dev. Every question is answered once by the rules (their
 calibrated refusal rule on) and once by the reader with refusals off. Then:
 
 1. Calibration: a logistic fit of "the answer is right" on the reader's best raw score and the
-   share of the question's names and years that no retrieved document mentions, over the questions of the sets where one quoted sentence can be right (all but
-   MultiHop); written to the reader folder's `reader.json`, so that the confidence users see is
-   the probability that the answer is right.
-2. The threshold: the one with the best mean refusal F1 over the four sets among those that refuse
-   at most `--max-refused` of the answerable questions of each of those sets (to put in `Settings`).
+   share of the question's names and years that no retrieved document mentions, over the
+   questions of the sets where one quoted sentence can be right (all but MultiHop); written to the
+   reader folder's `reader.json`, so that the confidence users see is the probability that the
+   answer is right.
+2. The threshold (to put in `Settings`): the one with the best mean refusal F1 over the sets that
+   have unanswerable questions, among those that refuse at most `--max-refused` of the answerable
+   questions (the claims) of each set but MultiHop.
 
 MultiHop has no say in either: its answerable questions ask about two to four articles at once
 ("Do the Verge and TechCrunch agree that ...?"), no single sentence holds their answer, and a
@@ -38,7 +41,7 @@ from rag.answer import key_terms
 from rag.reader import BUNDLED_READER_DIR, Reader
 from scripts.common import require_datasets, script_parser, write_report
 
-SINGLE_SENTENCE = ("bundled", "squad", "rgb")  # sets whose questions one quoted sentence can answer
+SINGLE_SENTENCE = ("bundled", "squad", "rgb", "scifact")  # sets one quoted sentence can answer
 
 
 def _sample(items: tuple[EvalItem, ...], limit: int, seed: int = 0) -> list[EvalItem]:
@@ -103,13 +106,17 @@ def main() -> None:
     cache = Path(args.cache_dir)
     tasks = {
         name: load_task(name, "dev", data if name != "bundled" else None, cache / "data")
-        for name in ("bundled", "squad", "rgb", "multihop")
+        for name in ("bundled", "squad", "rgb", "scifact", "multihop")
     }
-    rules = Settings()
+    rules = Settings(reader=None)
     results: dict[str, Any] = {}
     reader_rows: dict[str, list[EvalRow]] = {}
     for name, task in tasks.items():
-        items = list(task.items) if name in ("bundled", "multihop") else _sample(task.items, args.limit)
+        items = (
+            list(task.items)
+            if name in ("bundled", "scifact", "multihop")
+            else _sample(task.items, args.limit)
+        )
         bot = Assistant.cached(task.corpus, cache, rules, progress=True)
         by_rules = run_eval(bot, items, progress=True)
         by_reader = run_eval(
@@ -146,7 +153,7 @@ def main() -> None:
     }
     config_file.write_text(json.dumps(config) + "\n", encoding="utf-8")
     sweep: list[dict[str, Any]] = []
-    for t in np.arange(0.05, 0.96, 0.05):
+    for t in np.arange(0.01, 0.96, 0.01):
         per_set = {name: _at(rows, float(t), confidence) for name, rows in reader_rows.items()}
         f1s = [m["refusal_f1"] for m in per_set.values() if m["refusal_f1"] is not None]
         worst = max((m["refused_answerable"] or 0.0) for n, m in per_set.items() if n in SINGLE_SENTENCE)

@@ -86,11 +86,12 @@ def test_the_shipped_reader_is_pinned_and_an_altered_copy_is_refused(tmp_path: P
 def test_the_shipped_reader_answers_what_the_passages_hold_and_refuses_what_they_lack(
     bundled_bot: Assistant,
 ) -> None:
-    answer = bundled_bot.ask("Which city hosted the first batch of pilot zones?")
+    bot = bundled_bot.with_settings(reader=BUNDLED_READER)
+    answer = bot.ask("Which city hosted the first batch of pilot zones?")
     assert not answer.refused and "Hangzhou" in answer.citations[0].quote
     # the names are in the corpus; the facts are not
-    for question in ("What is the population of Hangzhou?", "Who founded Temu?"):
-        refused = bundled_bot.ask(question)
+    for question in ("Who is the current CEO of Alibaba?", "Who founded Temu?"):
+        refused = bot.ask(question)
         assert refused.refused and refused.citations == (), (question, refused.text)
 
 
