@@ -90,7 +90,7 @@ def test_the_shipped_reader_answers_what_the_passages_hold_and_refuses_what_they
     answer = bot.ask("Which city hosted the first batch of pilot zones?")
     assert not answer.refused and "Hangzhou" in answer.citations[0].quote
     # the names are in the corpus; the facts are not
-    for question in ("Who is the current CEO of Alibaba?", "Who founded Temu?"):
+    for question in ("Who is the current CEO of Alibaba?", "How many employees does JD Logistics have?"):
         refused = bot.ask(question)
         assert refused.refused and refused.citations == (), (question, refused.text)
 
