@@ -128,3 +128,30 @@ def test_add_and_remove_documents(docs: Path, tmp_path: Path) -> None:
         bot.document_text(doc_id)
     assert bot.remove(["no-such-document"]) == []
     assert Assistant.load(tmp_path / "idx").info().documents == 2  # the change is on disk
+
+
+_COLD_ASK = """
+import json, sys
+from rag import Assistant, Settings
+for reader in (None, "bundled"):
+    answer = Assistant.load(sys.argv[1], Settings(reader=reader)).ask("Which city opened the first pilot zone?")
+heavy = [m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules]
+print(json.dumps({"quote": answer.citations[0].quote if answer.citations else "", "heavy": heavy}))
+"""
+
+
+def test_the_query_path_imports_neither_torch_nor_sentence_transformers(docs: Path, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    Assistant.build([docs], tmp_path / "index")  # exports the ONNX embedding model on first use
+    done = subprocess.run(
+        [sys.executable, "-c", _COLD_ASK, str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["heavy"] == [] and "Hangzhou" in found["quote"]
