@@ -31,8 +31,7 @@ _CHECKSUM = "model.onnx.sha256"
 
 def export_onnx(model: Any, tokenizer: Any, to: Path, output: str, quantize: bool = False) -> Path:
     """Write `model` (a transformers torch model whose first output is `output`) and its
-    `tokenizer` to the folder `to` as `model.onnx` and `tokenizer.json`, with the model's sha256
-    beside it; int8 weights (dynamic quantisation) when `quantize`. Returns the model file."""
+    `tokenizer` to the folder `to` as `model.onnx` and `tokenizer.json`; int8 weights (dynamic quantisation) when `quantize`. Returns the model file."""
     import tempfile
 
     import torch
@@ -73,7 +72,6 @@ def export_onnx(model: Any, tokenizer: Any, to: Path, output: str, quantize: boo
         else:
             os.replace(fp32, to / "model.onnx")
     tokenizer.backend_tokenizer.save(str(to / "tokenizer.json"))
-    (to / _CHECKSUM).write_text(file_sha256(to / "model.onnx") + "\n", encoding="utf-8")
     return to / "model.onnx"
 
 
@@ -194,12 +192,14 @@ class OnnxEmbedder:
                 from transformers import AutoModel, AutoTokenizer
 
                 source = model_location(name)  # checks the pinned weights
-                export_onnx(
+                model = export_onnx(
                     AutoModel.from_pretrained(source),
                     AutoTokenizer.from_pretrained(source),
                     tmp,
                     "last_hidden_state",
                 )
+                # this export is made on each machine, so its checksum is recorded beside it
+                (tmp / _CHECKSUM).write_text(file_sha256(model) + "\n", encoding="utf-8")
         expected = (folder / _CHECKSUM).read_text(encoding="utf-8").strip()
         if file_sha256(folder / "model.onnx") != expected:
             raise ModelLoadError(
