@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -15,7 +16,9 @@ import numpy as np
 from index.chunk import Chunker, content_hash, indexed_text
 from index.embed import Embedder
 from index.errors import InputError
-from index.load import find_files, load_paths
+from index.find import find_files
+from index.limits import Limits
+from index.load import load_paths
 from index.settings import IndexSettings
 from index.store import MANIFEST, IndexStore
 from index.types import Chunk, Document, DocumentInfo, Skipped
@@ -45,8 +48,13 @@ class BuildReport:
         ]
         if self.skipped:
             lines.append(f"Skipped {len(self.skipped)}:")
-            lines += [f"  {s.path}: {s.reason}" for s in self.skipped]
+            lines += [f"  {printable(s.path)}: {printable(s.reason)}" for s in self.skipped]
         return "\n".join(lines)
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (from a hostile file name, say) shown as escapes, not sent to the terminal."""
+    return re.sub(r"[\x00-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def build_index(
@@ -56,19 +64,25 @@ def build_index(
     settings: IndexSettings,
     rebuild: bool = False,
     progress: bool = False,
+    limits: Limits | None = None,
+    follow_links: bool = False,
 ) -> BuildReport:
     """Index `paths` into `index_dir`, creating it or updating it in place.
 
     Documents whose content hash is unchanged are kept as they are; documents that vanished from
     the given paths are removed; the folder is switched to the new version in one atomic step.
+    A file that cannot be read, is past a `limits` bound, or would replace a document another file
+    owns is skipped with its reason (see the report); InputError only when nothing can be indexed.
+    Links that lead outside `paths` are skipped unless `follow_links`; the index folder is never read.
     """
+    limits = limits or Limits()
     started = time.perf_counter()
     if not paths:
         raise InputError("no paths given; name at least one file or folder to index")
     root = Path(index_dir).expanduser()
     if root.exists() and not root.is_dir():
         raise InputError(f"index dir '{index_dir}' is a file; give a folder path")
-    find_files(paths)  # fail on a bad path before touching anything
+    find_files(paths, follow_links, exclude=[root])  # fail on a bad path before touching anything
     root.mkdir(parents=True, exist_ok=True)
     with _locked(root):
         if (root / MANIFEST).exists() and not rebuild:
@@ -77,18 +91,30 @@ def build_index(
         else:
             store = IndexStore(root, embedder.name, embedder.dimension, settings.chunking())
         bar = _bar(progress, "files", None)
-        loaded = load_paths(paths, on_file=lambda p: bar.update(1))
+        loaded = load_paths(paths, lambda p: bar.update(1), limits, follow_links, exclude=[root])
         bar.close()
-        if not loaded.documents and not store.documents:
-            reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in loaded.skipped[:3])
+        documents, skipped = _owned(store, loaded.documents, list(loaded.skipped))
+        if not documents and not store.documents:
+            reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:3])
             raise InputError(f"no documents could be indexed ({reasons}); fix or replace these files")
 
-        changed = [d for d in loaded.documents if _is_changed(store, d)]
-        removed = _vanished(store, paths, loaded.documents, loaded.skipped)
+        changed = [d for d in documents if _is_changed(store, d)]
+        removed = _vanished(store, paths, documents, skipped)
         for doc_id in removed:
             store.remove(doc_id)
 
         pieces = _chunk(changed, settings, progress)
+        too_long = [(d, c) for d, c in pieces if len(c) > limits.max_chunks_per_document]
+        skipped += [
+            Skipped(
+                d.source,
+                f"{len(c):,} chunks, over the {limits.max_chunks_per_document:,} limit "
+                "(RAG_MAX_CHUNKS_PER_DOCUMENT); split the file or raise the limit",
+            )
+            for d, c in too_long
+        ]
+        pieces = [(d, c) for d, c in pieces if len(c) <= limits.max_chunks_per_document]
+        changed = [d for d, _ in pieces]
         n_chunks = sum(len(chunks) for _, chunks in pieces)
         bar = _bar(progress, "chunks", n_chunks)
         chunk_vectors = _embed(
@@ -101,7 +127,9 @@ def build_index(
         # unchanged documents of an index built before sentence vectors were stored get them now
         changed_ids = {d.doc_id for d in changed}
         lacking = [
-            d for d in loaded.documents if d.doc_id not in changed_ids and d.doc_id not in store.sentences
+            d
+            for d in documents
+            if d.doc_id not in changed_ids and d.doc_id in store.documents and d.doc_id not in store.sentences
         ]
         spans = [_sentence_spans(chunks) for _, chunks in pieces]
         spans += [_sentence_spans(store.document_chunks(d.doc_id)) for d in lacking]
@@ -131,13 +159,15 @@ def build_index(
             row += len(chunks)
         if changed or removed or lacking or rebuild or store.generation == 0:
             store.save()
+        else:
+            store.collect_garbage()  # what killed runs left, and versions nobody reads any more
     return BuildReport(
         index_dir=str(root),
         files_read=len(loaded.files),
         documents_added=tuple(d.doc_id for d in changed),
-        documents_unchanged=len(loaded.documents) - len(changed),
+        documents_unchanged=len(documents) - len(changed) - len(too_long),
         documents_removed=tuple(removed),
-        skipped=loaded.skipped,
+        skipped=tuple(skipped),
         chunks_added=n_chunks,
         chunks_total=len(store.chunks),
         documents_total=len(store.documents),
@@ -156,6 +186,27 @@ def remove_documents(index_dir: str | os.PathLike[str], doc_ids: Sequence[str]) 
         if found:
             store.save()
     return found
+
+
+def _owned(
+    store: IndexStore, documents: Sequence[Document], skipped: list[Skipped]
+) -> tuple[list[Document], list[Skipped]]:
+    """The documents that are new or replace a document read from the same file: an id another
+    file owns (a .jsonl record id, say) is never taken over."""
+    kept = []
+    for doc in documents:
+        info = store.documents.get(doc.doc_id)
+        if info is not None and info.origin != doc.origin:
+            skipped.append(
+                Skipped(
+                    doc.source,
+                    f"document id '{doc.doc_id}' belongs to '{info.source}'; a file can only replace "
+                    "its own documents: give the record another id",
+                )
+            )
+        else:
+            kept.append(doc)
+    return kept, skipped
 
 
 def _is_changed(store: IndexStore, doc: Document) -> bool:

@@ -25,3 +25,7 @@ class IndexMismatchError(RagError):
 
 class ModelLoadError(RagError):
     """The embedding model cannot be loaded or failed its integrity check."""
+
+
+class IndexWriteError(RagError):
+    """The index could not be saved (disk full, permissions); the previous version is unchanged."""

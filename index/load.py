@@ -1,24 +1,22 @@
-"""Read files and folders into `Document`s, skipping (with a reason) what cannot be read."""
+"""Read files and folders into `Document`s; a file that cannot be read is skipped with a reason
+and the run goes on."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.errors import InputError
+from index.extract import PARSED_SUFFIXES, SkipFile, bound_text, decode, extract, read_bytes
+from index.find import SUPPORTED_SUFFIXES, find_files
+from index.limits import Limits
 from index.types import Document, Skipped
+from index.worker import ExtractWorker
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".jsonl")
-
-
-class SkipFile(Exception):
-    """Raised by a reader: the file is not indexed, for the reason given."""
+__all__ = ["SUPPORTED_SUFFIXES", "LoadResult", "find_files", "json_lines", "load_file", "load_paths"]
 
 
 @dataclass(frozen=True)
@@ -28,161 +26,61 @@ class LoadResult:
     files: tuple[str, ...]  # every supported file that was looked at
 
 
-def find_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Skipped]]:
-    """Expand files and folders (recursively, hidden entries ignored) into files to read.
-
-    Raises InputError for a path that does not exist or a folder with no supported files, before
-    anything is read, so a typo never changes an index.
-    """
-    files: list[Path] = []
-    skipped: list[Skipped] = []
-    seen: set[Path] = set()
-    for raw in paths:
-        path = Path(raw).expanduser()
-        if not path.exists():
-            raise InputError(
-                f"path '{raw}' does not exist; check the spelling or give another file or folder"
-            )
-        path = path.resolve()
-        if path.is_dir():
-            found = [
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            ]
-            supported = [p for p in found if p.suffix.lower() in SUPPORTED_SUFFIXES]
-            if not supported:
-                raise InputError(
-                    f"folder '{raw}' contains no supported documents "
-                    f"({', '.join(SUPPORTED_SUFFIXES)}); add some or point at another folder"
-                )
-            skipped += [Skipped(str(p), _unsupported(p)) for p in found if p not in supported]
-            candidates = supported
-        else:
-            candidates = [path]
-        for p in candidates:
-            if p not in seen:
-                seen.add(p)
-                files.append(p)
-    return files, skipped
-
-
 def load_paths(
-    paths: Iterable[str | os.PathLike[str]], on_file: Callable[[Path], None] | None = None
+    paths: Iterable[str | os.PathLike[str]],
+    on_file: Callable[[Path], None] | None = None,
+    limits: Limits | None = None,
+    follow_links: bool = False,
+    exclude: Sequence[str | os.PathLike[str]] = (),
 ) -> LoadResult:
-    """Read every supported file under `paths`; unreadable files are skipped with a reason."""
-    files, skipped = find_files(paths)
+    """Read every supported file under `paths` (see `find_files` for links and `exclude`); files
+    that cannot be read, or are past a limit, are skipped with a reason."""
+    limits = limits or Limits()
+    files, skipped = find_files(paths, follow_links, exclude)
     documents: list[Document] = []
     looked_at: list[str] = []
     ids: dict[str, str] = {}
-    for path in files:
-        if on_file is not None:
-            on_file(path)
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            skipped.append(Skipped(str(path), _unsupported(path)))
-            continue
-        looked_at.append(str(path))
-        try:
-            docs, bad_lines = load_file(path)
-        except SkipFile as exc:
-            skipped.append(Skipped(str(path), str(exc)))
-            continue
-        skipped += bad_lines
-        for doc in docs:
-            if doc.doc_id in ids:
-                skipped.append(
-                    Skipped(
-                        doc.source, f"duplicate document id '{doc.doc_id}' (first seen in {ids[doc.doc_id]})"
-                    )
-                )
+    with ExtractWorker(limits) as worker:
+        for path in files:
+            if on_file is not None:
+                on_file(path)
+            looked_at.append(str(path))
+            try:
+                docs, bad_lines = load_file(path, limits, worker)
+            except SkipFile as exc:
+                skipped.append(Skipped(str(path), str(exc)))
                 continue
-            ids[doc.doc_id] = doc.source
-            documents.append(doc)
+            skipped += bad_lines
+            for doc in docs:
+                if doc.doc_id in ids:
+                    skipped.append(
+                        Skipped(
+                            doc.source,
+                            f"duplicate document id '{doc.doc_id}' (first seen in {ids[doc.doc_id]})",
+                        )
+                    )
+                    continue
+                ids[doc.doc_id] = doc.source
+                documents.append(doc)
     return LoadResult(tuple(documents), tuple(skipped), tuple(looked_at))
 
 
-def load_file(path: Path) -> tuple[list[Document], list[Skipped]]:
-    """Read one file. Raises SkipFile with a reason a person can act on."""
+def load_file(
+    path: Path, limits: Limits | None = None, worker: ExtractWorker | None = None
+) -> tuple[list[Document], list[Skipped]]:
+    """Read one file (PDF, .docx and HTML through `worker` when given). Raises SkipFile with a
+    reason a person can act on."""
+    limits = limits or Limits()
     suffix = path.suffix.lower()
-    if path.stat().st_size == 0:
-        raise SkipFile("empty file")
     if suffix == ".jsonl":
-        return _read_jsonl(path)
-    reader = _READERS[suffix]
-    title, text = reader(path)
-    if not text.strip():
-        raise SkipFile("no text in the file (empty, or a scanned PDF without a text layer)")
+        return _read_jsonl(path, limits)
+    if worker is not None and suffix in PARSED_SUFFIXES:
+        read_bytes(path, limits)  # size and existence, before a process is asked
+        title, text = worker.extract(path)
+    else:
+        title, text = extract(str(path), limits)
     doc = Document(doc_id=str(path), source=str(path), origin=str(path), title=title, text=text)
     return [doc], []
-
-
-def _unsupported(path: Path) -> str:
-    kind = path.suffix or "(no extension)"
-    return f"unsupported file type {kind}; supported: {', '.join(SUPPORTED_SUFFIXES)}"
-
-
-def _decode(data: bytes) -> str:
-    if b"\x00" in data[:8192]:
-        raise SkipFile("binary file, not text; convert it to .txt, .md, .pdf or .docx")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise SkipFile(
-            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); re-save the file as UTF-8"
-        ) from None
-
-
-def _read_text(path: Path) -> tuple[str, str]:
-    text = _decode(path.read_bytes())
-    title = ""
-    if path.suffix.lower() in (".md", ".markdown"):
-        heading = re.search(r"^#{1,6}\s+(.+?)\s*#*\s*$", text, flags=re.MULTILINE)
-        title = heading.group(1) if heading else ""
-    return title, text
-
-
-def _read_html(path: Path) -> tuple[str, str]:
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(_decode(path.read_bytes()), "html.parser")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(["script", "style", "noscript", "template", "head"]):
-        tag.decompose()
-    body = soup.body or soup
-    lines = (line.strip() for line in body.get_text("\n").splitlines())
-    return title, "\n\n".join(line for line in lines if line)
-
-
-def _read_pdf(path: Path) -> tuple[str, str]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(str(path))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise SkipFile("encrypted PDF; remove the password (e.g. print to a new PDF) and index it again")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta = reader.metadata
-        title = str(meta.title) if meta is not None and meta.title else ""
-    except SkipFile:
-        raise
-    except (PdfReadError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise SkipFile(f"unreadable PDF (damaged or truncated: {exc}); re-export or re-download it") from None
-    except Exception as exc:  # pypdf raises many kinds of errors on damaged files
-        if "decrypt" in str(exc).lower() or "encrypt" in str(exc).lower():
-            raise SkipFile("encrypted PDF; remove the password and index it again") from None
-        raise SkipFile(f"unreadable PDF ({type(exc).__name__}: {exc}); re-export or re-download it") from None
-    return title, "\n\n".join(p.strip() for p in pages if p.strip())
-
-
-def _read_docx(path: Path) -> tuple[str, str]:
-    import docx2txt
-
-    try:
-        text = docx2txt.process(str(path))
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SkipFile(f"not a valid .docx (damaged, truncated or password-protected: {exc})") from None
-    return "", re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def json_lines(text: str) -> Iterator[tuple[int, Any, str]]:
@@ -196,8 +94,8 @@ def json_lines(text: str) -> Iterator[tuple[int, Any, str]]:
                 yield lineno, None, exc.msg
 
 
-def _read_jsonl(path: Path) -> tuple[list[Document], list[Skipped]]:
-    text = _decode(path.read_bytes())
+def _read_jsonl(path: Path, limits: Limits) -> tuple[list[Document], list[Skipped]]:
+    text = decode(read_bytes(path, None))  # a collection: the limits apply to each record
     docs: list[Document] = []
     bad: list[Skipped] = []
     seen: set[str] = set()
@@ -212,6 +110,20 @@ def _read_jsonl(path: Path) -> tuple[list[Document], list[Skipped]]:
             or not record["text"].strip()
         ):
             bad.append(Skipped(where, "no 'text' field with a non-empty string; each line needs one"))
+            continue
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+            body = bound_text(record["text"], limits)
+        except UnicodeEncodeError as exc:
+            bad.append(
+                Skipped(
+                    where,
+                    f"an unpaired surrogate ({exc.object[exc.start : exc.end]!a}) is not text; fix the line",
+                )
+            )
+            continue
+        except SkipFile as exc:
+            bad.append(Skipped(where, str(exc)))
             continue
         raw_id = record.get("id", record.get("_id"))
         doc_id = str(raw_id) if raw_id is not None and str(raw_id) else f"{path.name}:{lineno}"
@@ -231,7 +143,7 @@ def _read_jsonl(path: Path) -> tuple[list[Document], list[Skipped]]:
                 source=f"{path}#{doc_id}",
                 origin=str(path),
                 title=title if isinstance(title, str) else "",
-                text=record["text"],
+                text=body,
                 metadata=metadata,
             )
         )
@@ -240,14 +152,3 @@ def _read_jsonl(path: Path) -> tuple[list[Document], list[Skipped]]:
     if not docs:
         raise SkipFile(f"no usable records ({bad[0].reason})")
     return docs, bad
-
-
-_READERS: dict[str, Callable[[Path], tuple[str, str]]] = {
-    ".txt": _read_text,
-    ".md": _read_text,
-    ".markdown": _read_text,
-    ".html": _read_html,
-    ".htm": _read_html,
-    ".pdf": _read_pdf,
-    ".docx": _read_docx,
-}

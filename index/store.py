@@ -9,10 +9,14 @@
 
 `manifest.json` is the commit point: data files get new names for each generation and the manifest
 is replaced with `os.replace` last, so a crash at any moment leaves the previous index loadable.
+A process reading a generation holds a shared lock on `DIR/readers.<gen>.lock`; a save removes an
+older generation's files only when nobody holds its lock, so a server never loses the files of the
+version it answers from while `rag index` updates the folder.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -28,13 +32,26 @@ import numpy as np
 from index.atomic import atomic_file, atomic_folder, write_text
 from index.bm25 import BM25Index
 from index.chunk import indexed_text
-from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, InputError
+from index.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexWriteError,
+    InputError,
+)
 from index.sentences_table import SentenceTable, Span
 from index.types import Chunk, DocumentInfo
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-_GENERATION = re.compile(r"^(?:vectors|chunks|bm25|sentences)\.(\d+)(?:\.|$)")
+_GENERATION = re.compile(r"^(?:vectors|chunks|bm25|sentences|readers)\.(\d+)(?:\.|$)")
+_FILE_NAMES = {
+    "vectors": re.compile(r"^vectors\.\d+\.faiss$"),
+    "chunks": re.compile(r"^chunks\.\d+\.jsonl$"),
+    "bm25": re.compile(r"^bm25\.\d+$"),
+    "sentences": re.compile(r"^sentences\.\d+$"),
+}
+_HASH = re.compile(r"^[0-9a-f]{64}$")
 
 
 class IndexStore:
@@ -57,12 +74,22 @@ class IndexStore:
         self._text_cache: dict[str, str] = {}
         self._bm25: BM25Index | None = None  # built on first use when not on disk or stale
         self.sentences = SentenceTable(dimension)  # empty for indexes built before it existed
+        self._reader_lock: Any = None  # the shared lock on this generation's files, while open
 
     # -- reading -------------------------------------------------------------------------------
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> IndexStore:
         """Load an index folder; errors say what is wrong and how to fix it."""
+        for _ in range(5):
+            try:
+                return cls._open(path)
+            except _Superseded:  # a writer switched generations while we read: read the new one
+                continue
+        return cls._open(path, last_try=True)
+
+    @classmethod
+    def _open(cls, path: str | os.PathLike[str], last_try: bool = False) -> IndexStore:
         import faiss
 
         root = Path(path).expanduser()
@@ -84,11 +111,13 @@ class IndexStore:
                 f"index '{path}' has format version {version}, this version of rag reads version "
                 f"{FORMAT_VERSION}; rebuild it with `rag index PATH... --index-dir {path} --rebuild`"
             )
+        _check_names(manifest, path)
         try:
             store = cls(
                 root, manifest["model"]["name"], int(manifest["model"]["dimension"]), manifest["chunking"]
             )
             store.generation = int(manifest["generation"])
+            store._reader_lock = _read_lock(root, store.generation)
             store.created_at = manifest.get("created_at", store.created_at)
             store.documents = {d["doc_id"]: DocumentInfo(**d) for d in manifest["documents"]}
             store._faiss = faiss.read_index(str(root / manifest["files"]["vectors"]))
@@ -103,7 +132,14 @@ class IndexStore:
                     chunk = Chunk(**c)
                     store.chunks[chunk.faiss_id] = chunk
                     store._by_doc.setdefault(chunk.doc_id, []).append(chunk.faiss_id)
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        except (OSError, RuntimeError) as exc:
+            if not last_try and _manifest_changed(manifest_path, manifest):
+                raise _Superseded from None
+            raise IndexCorruptError(
+                f"index '{path}' is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); "
+                f"rebuild it with `rag index PATH... --index-dir {path} --rebuild`"
+            ) from None
+        except (ValueError, KeyError, TypeError) as exc:
             raise IndexCorruptError(
                 f"index '{path}' is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); "
                 f"rebuild it with `rag index PATH... --index-dir {path} --rebuild`"
@@ -247,11 +283,14 @@ class IndexStore:
             self._bm25 = None
 
     def save(self) -> None:
-        """Write a new generation, then switch the manifest to it in one `os.replace`."""
-        import faiss
+        """Write a new generation, then switch the manifest to it in one `os.replace`.
 
+        On failure (a full disk, say) this generation's partial files are removed and
+        IndexWriteError names the cause; the previous version stays as it was.
+        """
         self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / "texts").mkdir(exist_ok=True)
+        # Files of runs that failed or were killed go first: they may be what filled the disk.
+        self._collect_garbage(_manifest_files(self.path), texts=False)
         # Never reuse a file name still on disk (after --rebuild the count starts again).
         on_disk = [int(m.group(1)) for p in self.path.iterdir() if (m := _GENERATION.match(p.name))]
         gen = max([self.generation, *on_disk]) + 1
@@ -261,6 +300,29 @@ class IndexStore:
             "bm25": f"bm25.{gen}",
             "sentences": f"sentences.{gen}",
         }
+        written = [h for h in self._pending_texts if not (self.path / "texts" / f"{h}.txt").exists()]
+        try:
+            self._write(gen, files)
+        except OSError as exc:
+            self._collect_garbage(_manifest_files(self.path), texts=False, new=gen)
+            for h in written:
+                if not _referenced(self.path, h):
+                    (self.path / "texts" / f"{h}.txt").unlink(missing_ok=True)
+            cause = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            raise IndexWriteError(
+                f"could not save index '{self.path}': {cause}; the previous version is unchanged. "
+                "Free space (or fix the permissions) and run the same command again"
+            ) from None
+        self.generation = gen
+        self._text_cache.update(self._pending_texts)
+        self._pending_texts.clear()
+        self._reader_lock = _read_lock(self.path, gen)  # releases the lock on the generation before
+        self._collect_garbage(files)
+
+    def _write(self, gen: int, files: dict[str, str]) -> None:
+        import faiss
+
+        (self.path / "texts").mkdir(exist_ok=True)
         for h, text in self._pending_texts.items():
             target = self.path / "texts" / f"{h}.txt"
             if not target.exists():
@@ -286,22 +348,122 @@ class IndexStore:
             "documents": [asdict(d) for d in sorted(self.documents.values(), key=lambda d: d.doc_id)],
         }
         write_text(self.path / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
-        self.generation = gen
-        self._text_cache.update(self._pending_texts)
-        self._pending_texts.clear()
-        self._collect_garbage(files)
 
-    def _collect_garbage(self, files: dict[str, str]) -> None:
+    def collect_garbage(self) -> None:
+        """Remove the files of failed or killed runs and of older generations nobody reads."""
+        if self._pending_texts:
+            raise RuntimeError("collect_garbage() with unsaved changes; call save()")
+        self._collect_garbage(_manifest_files(self.path))
+
+    def _collect_garbage(self, files: dict[str, str], texts: bool = True, new: int = 0) -> None:
+        """Remove what no version in use needs: files of older generations nobody reads (and, after a
+        failed save, generation `new`'s partial files), temporary files, and with `texts` the texts
+        of documents that are not in `self.documents`."""
         keep = set(files.values()) | {MANIFEST}
-        for p in self.path.iterdir():
-            stale = p.name.startswith(("vectors.", "chunks.", "bm25.", ".bm25.", "sentences.", ".sentences."))
-            stale = stale or p.name.endswith(".tmp")
-            if stale and p.name not in keep:
-                if p.is_dir():
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    p.unlink(missing_ok=True)
+        live_gens = {int(m.group(1)) for name in keep if (m := _GENERATION.match(name))}
+        in_use: dict[int, bool] = {}  # asked once per generation, before its lock file goes
+        doomed: list[Path] = []
+        for p in sorted(self.path.iterdir()):
+            m = _GENERATION.match(p.name.lstrip("."))
+            gen = int(m.group(1)) if m else None
+            if gen is not None and gen in live_gens and not p.name.endswith((".tmp", ".old")):
+                continue
+            if p.name in keep or not (m or p.name.endswith((".tmp", ".old"))):
+                continue
+            if gen is not None and gen != new:
+                if gen not in in_use:
+                    in_use[gen] = _in_use(self.path, gen)
+                if in_use[gen]:  # a reader still answers from it: removed by a later run
+                    continue
+            doomed.append(p)
+        for p in sorted(doomed, key=lambda p: p.name.startswith("readers.")):  # lock files last
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+        busy = {g for g, used in in_use.items() if used}
+        folder = self.path / "texts"
+        if busy or not texts or not folder.is_dir():
+            return
         live = {f"{d.content_hash}.txt" for d in self.documents.values()}
-        for p in (self.path / "texts").iterdir():
+        for p in folder.iterdir():
             if p.name not in live:
                 p.unlink(missing_ok=True)
+
+
+class _Superseded(Exception):
+    """The generation being read was replaced (and collected) meanwhile."""
+
+
+def _check_names(manifest: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    """Refuse a manifest whose file names or content hashes could point outside the index folder."""
+    files = manifest.get("files", {})
+    bad = [f"{k}={v!r}" for k, v in files.items() if k not in _FILE_NAMES or not _FILE_NAMES[k].match(str(v))]
+    bad += [
+        f"content_hash={d.get('content_hash')!r}"
+        for d in manifest.get("documents", [])
+        if not isinstance(d, dict) or not _HASH.match(str(d.get("content_hash", "")))
+    ][:3]
+    if bad:
+        raise IndexCorruptError(
+            f"index '{path}' has a manifest with invalid names ({', '.join(bad[:3])}); it was edited or "
+            f"damaged: rebuild it with `rag index PATH... --index-dir {path} --rebuild`"
+        )
+
+
+def _manifest_files(root: Path) -> dict[str, str]:
+    """The data files the manifest on disk names (none when there is no readable manifest)."""
+    try:
+        files = json.loads((root / MANIFEST).read_text(encoding="utf-8"))["files"]
+        return {str(k): str(v) for k, v in files.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _manifest_changed(manifest_path: Path, read: dict[str, Any]) -> bool:
+    try:
+        now = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(now.get("generation") != read.get("generation"))
+
+
+def _referenced(root: Path, content_hash: str) -> bool:
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return any(d.get("content_hash") == content_hash for d in manifest.get("documents", []))
+
+
+def _read_lock(root: Path, gen: int) -> Any:
+    """A shared lock on generation `gen`, held while the returned file stays open (None where
+    locks are not available, or the folder is read-only)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        f = (root / f"readers.{gen}.lock").open("a")
+    except OSError:
+        return None
+    fcntl.flock(f, fcntl.LOCK_SH)
+    return f
+
+
+def _in_use(root: Path, gen: int) -> bool:
+    """Whether a process holds generation `gen` open for reading."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        with (root / f"readers.{gen}.lock").open("a") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(f, fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return False

@@ -13,13 +13,15 @@ from index.errors import (
     IndexCorruptError,
     IndexMismatchError,
     IndexNotFoundError,
+    IndexWriteError,
     InputError,
     ModelLoadError,
     RagError,
 )
-from index.load import SUPPORTED_SUFFIXES
+from index.find import SUPPORTED_SUFFIXES
+from index.limits import Limits
 from index.settings import IndexSettings
-from index.types import DocumentInfo, Skipped
+from index.types import DocumentInfo, Skipped, file_name
 from rag.assistant import Assistant, check_question
 from rag.chat import ChatSession
 from rag.settings import ANSWER_MODES, RETRIEVERS, Settings
@@ -41,11 +43,14 @@ __all__ = [
     "IndexMismatchError",
     "IndexNotFoundError",
     "IndexSettings",
+    "IndexWriteError",
     "InputError",
+    "Limits",
     "ModelLoadError",
     "Passage",
     "RagError",
     "Settings",
     "Skipped",
     "check_question",
+    "file_name",
 ]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from index.build import BuildReport, build_index, remove_documents
 from index.embed import Embedder, default_cache_dir, load_embedder
-from index.errors import InputError
-from index.load import find_files
+from index.errors import InputError, RagError
+from index.find import find_files
 from index.settings import IndexSettings
 from index.store import MANIFEST, IndexStore
 from index.types import DocumentInfo
@@ -35,6 +35,7 @@ Paths = Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
 class _Loaded:
     """What answering needs from one version of the index; replaced whole when documents change."""
 
+    stamp: tuple[int, int, int]  # the manifest file's (inode, size, mtime) when this version was read
     store: IndexStore
     retrievers: dict[str, Retriever]
     answerer: ExtractiveAnswerer
@@ -59,10 +60,10 @@ class Assistant:
         store.check_compatible(embedder.name, self.settings.index.chunking())
         self.embedder = embedder
         self._write_lock = threading.Lock()
-        self._loaded = self._load(store)
+        self._loaded = self._load(store, _stamp(store.path))
         self.report: BuildReport | None = None  # what `build` did, when this assistant came from it
 
-    def _load(self, store: IndexStore) -> _Loaded:
+    def _load(self, store: IndexStore, stamp: tuple[int, int, int]) -> _Loaded:
         s = self.settings
         retrievers = {
             name: make_retriever(name, store, self.embedder, s.weight_bm25, s.rrf_k) for name in RETRIEVERS
@@ -80,7 +81,29 @@ class Assistant:
                 self.embedder, store.text, s.support_threshold, stored_vectors=store.sentences.lookup
             )
             generator = GenerativeAnswerer(ChatLLM(s.llm), verifier, answerer)
-        return _Loaded(store, retrievers, answerer, generator)
+        return _Loaded(stamp, store, retrievers, answerer, generator)
+
+    def _current(self) -> _Loaded:
+        """The newest version of the index: when another process (`rag index`) saved a new one since
+        the last question, it is loaded and used from now on; questions already running finish on
+        the version they started with, whose files stay until they are done."""
+        loaded = self._loaded
+        stamp = _stamp(loaded.store.path)
+        if stamp == loaded.stamp or not self._write_lock.acquire(blocking=False):
+            return loaded  # unchanged, or being reloaded by another question right now
+        try:
+            if self._loaded.stamp != stamp:
+                self._reload()
+            return self._loaded
+        except RagError:  # a version that cannot be read (it should not happen): keep the one we have
+            return loaded
+        finally:
+            self._write_lock.release()
+
+    def _reload(self) -> None:
+        path = self._loaded.store.path
+        stamp = _stamp(path)
+        self._loaded = self._load(IndexStore.open(path), stamp)
 
     # -- opening ---------------------------------------------------------------------------------
 
@@ -92,16 +115,20 @@ class Assistant:
         settings: Settings | None = None,
         rebuild: bool = False,
         progress: bool = False,
+        follow_links: bool = False,
     ) -> Assistant:
         """Index `paths` into `index_dir` (new, or updated incrementally) and return an assistant on it.
 
-        `report` on the returned assistant says what was indexed, unchanged, removed and skipped.
+        `report` on the returned assistant says what was indexed, unchanged, removed and skipped
+        (unreadable files, files past `settings.limits`, links outside `paths` unless `follow_links`).
         """
         paths = _as_list(paths)
         settings = settings or Settings()
-        find_files(paths)  # a bad path fails fast, before the model is loaded
+        find_files(paths, follow_links)  # a bad path fails fast, before the model is loaded
         embedder = load_embedder(settings.index.model, settings.index.batch_size)
-        report = build_index(paths, index_dir, embedder, settings.index, rebuild=rebuild, progress=progress)
+        report = build_index(
+            paths, index_dir, embedder, settings.index, rebuild, progress, settings.limits, follow_links
+        )
         bot = cls(IndexStore.open(index_dir), embedder, settings)
         bot.report = report
         return bot
@@ -156,8 +183,10 @@ class Assistant:
         paths = _as_list(paths)
         with self._write_lock:
             settings = _index_settings_of(self._loaded.store, self.settings.index.batch_size)
-            report = build_index(paths, self._loaded.store.path, self.embedder, settings, progress=progress)
-            self._loaded = self._load(IndexStore.open(self._loaded.store.path))
+            report = build_index(
+                paths, self._loaded.store.path, self.embedder, settings, False, progress, self.settings.limits
+            )
+            self._reload()
         return report
 
     def remove(self, doc_ids: Collection[str]) -> list[str]:
@@ -165,20 +194,20 @@ class Assistant:
         with self._write_lock:
             removed = remove_documents(self._loaded.store.path, list(doc_ids))
             if removed:
-                self._loaded = self._load(IndexStore.open(self._loaded.store.path))
+                self._reload()
         return removed
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed documents, by source."""
-        return sorted(self._loaded.store.documents.values(), key=lambda d: d.source)
+        return sorted(self._current().store.documents.values(), key=lambda d: d.source)
 
     def document_text(self, doc_id: str) -> str:
         """The extracted text of an indexed document (citation offsets index into it)."""
-        return self._loaded.store.text(doc_id)
+        return self._current().store.text(doc_id)
 
     def info(self) -> IndexInfo:
         """Where the index is, what built it and how much it holds."""
-        store = self._loaded.store
+        store = self._current().store
         return IndexInfo(
             path=str(store.path),
             model=store.model,
@@ -219,9 +248,9 @@ class Assistant:
         """Like `ask`, but in llm mode (with `live`) yields the LLM's text as it arrives; the last
         item is always the checked `Answer`, which replaces that text. `followup` is the earlier
         turn a follow-up leans on (`chat()` fills it in)."""
-        question = check_question(question)
+        question = check_question(question, self.settings.max_question_chars)
         k = _check_k(k or self.settings.top_k)
-        loaded = self._loaded
+        loaded = self._current()
         search = loaded.retrievers[check_retriever(retriever or self.settings.retriever)]
         if loaded.generator is not None:
             resolved, failure = loaded.generator.standalone(question, followup)
@@ -263,15 +292,23 @@ class Assistant:
         retriever: str | None = None,
     ) -> list[Passage]:
         """The `k` best passages for `question`, best first (`within`: only those document ids)."""
-        search = self._loaded.retrievers[check_retriever(retriever or self.settings.retriever)]
-        return search.retrieve(check_question(question), _check_k(k), within=within)
+        search = self._current().retrievers[check_retriever(retriever or self.settings.retriever)]
+        question = check_question(question, self.settings.max_question_chars)
+        return search.retrieve(question, _check_k(k), within=within)
 
 
-def check_question(question: str) -> str:
-    """The question without surrounding white space; an InputError when there is nothing to ask."""
+def check_question(question: str, max_chars: int = Settings.max_question_chars) -> str:
+    """The question without surrounding white space; an InputError when there is nothing to ask
+    or it is longer than `max_chars`."""
     if not isinstance(question, str) or not question.strip():
         raise InputError("the question is empty; type a question about the documents")
-    return question.strip()
+    question = question.strip()
+    if len(question) > max_chars:
+        raise InputError(
+            f"the question is {len(question):,} characters long, over the {max_chars:,} limit "
+            "(RAG_MAX_QUESTION_CHARS); ask something shorter"
+        )
+    return question
 
 
 def bundled_corpus_dir() -> Path:
@@ -295,6 +332,15 @@ def cached_index_dir(
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
     return base / f"index-{digest.hexdigest()[:16]}"
+
+
+def _stamp(index_dir: Path) -> tuple[int, int, int]:
+    """What changes whenever a save replaces the manifest."""
+    try:
+        st = (index_dir / MANIFEST).stat()
+    except OSError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _as_list(paths: Paths) -> list[str | os.PathLike[str]]:

@@ -66,7 +66,8 @@ class ChatSession:
     """
 
     def __init__(self, assistant: Assistant, history: list[Answer] | None = None) -> None:
-        """`history` (the answers so far, oldest first) is kept by reference and grows with each answer."""
+        """`history` (the answers so far, oldest first) is kept by reference and grows with each
+        answer, up to the assistant's `settings.max_history` turns."""
         self._assistant = assistant
         self.history: list[Answer] = [] if history is None else history
 
@@ -87,4 +88,5 @@ class ChatSession:
         for item in self._assistant.stream(question, k=k, within=within, followup=followup, live=live):
             if isinstance(item, Answer):
                 self.history.append(item)
+                del self.history[: -self._assistant.settings.max_history]  # the oldest turns go
             yield item

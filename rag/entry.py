@@ -8,7 +8,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from index.errors import RagError
+from index.errors import InputError, RagError
+from index.limits import Limits
 from rag.llm import config_from_env
 from rag.settings import ANSWER_MODES
 
@@ -52,4 +53,18 @@ def mode_settings(mode: str, env: Mapping[str, str]) -> dict[str, Any]:
     reader = env.get("RAG_READER")
     if reader:
         out["reader"] = None if reader == "rules" else reader
+    return out
+
+
+def limit_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The `Settings` fields for the limits (README, "Limits and safety") set in `env`:
+    RAG_MAX_* and RAG_EXTRACT_* for indexing, RAG_MAX_QUESTION_CHARS and RAG_MAX_HISTORY for asking."""
+    out: dict[str, Any] = {"limits": Limits.from_env(env)}
+    for name, field in (("RAG_MAX_QUESTION_CHARS", "max_question_chars"), ("RAG_MAX_HISTORY", "max_history")):
+        raw = env.get(name, "").strip()
+        if raw:
+            try:
+                out[field] = int(raw)
+            except ValueError:
+                raise InputError(f"{name} must be a whole number, not '{raw}'") from None
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from index.errors import InputError
+from index.limits import Limits
 from index.settings import IndexSettings
 from rag.llm import LLMConfig
 
@@ -22,6 +23,11 @@ class Settings:
     """
 
     index: IndexSettings = field(default_factory=IndexSettings)
+    # bounds on indexing work per file (index/limits.py), and on what one request may ask
+    limits: Limits = field(default_factory=Limits)
+    max_question_chars: int = 2000
+    # a conversation keeps (and an API call replays) at most this many earlier turns
+    max_history: int = 20
     # hybrid (dense + BM25 by weighted reciprocal rank fusion), dense or bm25; the fusion was chosen
     # on dev splits with scripts/tune_fusion.py (reports/fusion_dev.json)
     retriever: str = "hybrid"
@@ -77,6 +83,9 @@ class Settings:
             raise InputError(
                 f"rerank_depth must be greater than 0. Currently, rerank_depth is {self.rerank_depth}"
             )
+        for name in ("max_question_chars", "max_history"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be greater than 0. Currently, {name} is {getattr(self, name)}")
         if self.top_k < 1:
             raise InputError(f"top_k must be greater than 0. Currently, top_k is {self.top_k}")
         if not 1 <= self.max_sentences <= 3:

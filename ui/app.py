@@ -8,16 +8,18 @@ One `ChatApp` per process holds the model and the index; each browser session ha
 
 from __future__ import annotations
 
+import filecmp
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag import SUPPORTED_SUFFIXES, Answer, Assistant, BuildReport, InputError, RagError
+from rag import SUPPORTED_SUFFIXES, Answer, Assistant, BuildReport, InputError, RagError, file_name
 from ui import render
 
 MAX_UPLOAD_MB = 50
+MAX_NAME_CHARS = 120
 EXAMPLES = [
     "How many comprehensive pilot zones for cross-border e-commerce does China have?",
     "When was the first pilot zone set up?",
@@ -44,9 +46,13 @@ CSS = """
 class ChatApp:
     """The process-wide state behind the UI: one assistant, and the folder uploads are copied to."""
 
-    def __init__(self, bot: Assistant, data_dir: Path) -> None:
+    def __init__(self, bot: Assistant, data_dir: Path, temp_dir: Path | None = None) -> None:
+        """`temp_dir`: where the web server leaves its copies of uploaded files (Gradio's upload
+        folder by default); they are deleted once indexed or refused."""
         self.bot = bot
+        self.data_dir = data_dir
         self.upload_dir = data_dir / "uploads"
+        self.temp_dir = temp_dir
 
     def document_texts(self, answer: Answer) -> dict[str, str]:
         """The texts of the documents an answer cites or read (those still in the index)."""
@@ -59,25 +65,70 @@ class ChatApp:
         return texts
 
     def add_files(self, paths: list[str], progress: bool = True) -> tuple[BuildReport | None, list[str]]:
-        """Copy uploads under the data folder, then index them; returns the report and refusals."""
+        """Copy uploads under the data folder, then index them; returns the report and refusals.
+
+        An upload never replaces another file: a different file with the same name is kept
+        beside it as "name (2).ext". The web server's temporary copies are deleted afterwards.
+        """
         refused: list[str] = []
         saved: list[Path] = []
+        try:
+            for raw in paths:
+                src = Path(raw)
+                name = safe_name(src.name)
+                if src.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    refused.append(
+                        f"{name}: unsupported file type; supported: {', '.join(SUPPORTED_SUFFIXES)}"
+                    )
+                    continue
+                if src.stat().st_size > MAX_UPLOAD_MB * 1024 * 1024:
+                    refused.append(f"{name}: larger than {MAX_UPLOAD_MB} MB")
+                    continue
+                self.upload_dir.mkdir(parents=True, exist_ok=True)
+                dest = _free_name(self.upload_dir, name, src)
+                if not dest.exists():
+                    shutil.copyfile(src, dest)
+                saved.append(dest)
+            if not saved:
+                return None, refused
+            return self.bot.add(saved, progress=progress), refused
+        finally:
+            self._drop_temporary(paths)
+
+    def _drop_temporary(self, paths: list[str]) -> None:
+        temp = (self.temp_dir or _gradio_upload_dir()).resolve()
         for raw in paths:
-            src = Path(raw)
-            name = safe_name(src.name)
-            if src.suffix.lower() not in SUPPORTED_SUFFIXES:
-                refused.append(f"{name}: unsupported file type; supported: {', '.join(SUPPORTED_SUFFIXES)}")
-                continue
-            if src.stat().st_size > MAX_UPLOAD_MB * 1024 * 1024:
-                refused.append(f"{name}: larger than {MAX_UPLOAD_MB} MB")
-                continue
-            self.upload_dir.mkdir(parents=True, exist_ok=True)
-            dest = self.upload_dir / name
-            shutil.copyfile(src, dest)
-            saved.append(dest)
-        if not saved:
-            return None, refused
-        return self.bot.add(saved, progress=progress), refused
+            path = Path(raw).resolve()
+            if temp in path.parents:
+                path.unlink(missing_ok=True)
+                if path.parent != temp and not any(path.parent.iterdir()):
+                    path.parent.rmdir()
+
+    def shown(self, path: str) -> str:
+        """How a document's path is shown outside the server: relative to the data folder for
+        uploads, else its file name (with the record id of a .jsonl collection); never a server path."""
+        try:
+            return str(Path(path).relative_to(self.data_dir))
+        except ValueError:
+            head, sep, record = path.rpartition("#")
+            return file_name(path) + (sep + record if sep and head.lower().endswith(".jsonl") else "")
+
+    def public(self, answer: Answer) -> dict[str, Any]:
+        """The answer as JSON for API clients, with document paths as `shown` gives them."""
+
+        def scrub(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {
+                    k: self.shown(v)
+                    if k in ("doc_id", "source", "origin") and isinstance(v, str)
+                    else scrub(v)
+                    for k, v in value.items()
+                }
+            if isinstance(value, list):
+                return [scrub(v) for v in value]
+            return value
+
+        return scrub(answer.to_dict())
 
     def remove(self, source: str) -> str:
         """Remove a document from the index (and its uploaded copy, if it was uploaded here);
@@ -93,10 +144,33 @@ class ChatApp:
 
 
 def safe_name(name: str) -> str:
-    """A file name that cannot leave the uploads folder: no path parts, no odd characters."""
+    """A file name that cannot leave the uploads folder: no path parts, no odd characters, at most
+    MAX_NAME_CHARS long with its extension kept."""
     base = Path(name.replace("\\", "/")).name
     base = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip(" .") or "upload"
-    return base[:120]
+    path = Path(base)
+    suffix = path.suffix if len(path.suffix) <= 16 else ""
+    stem = base[: len(base) - len(suffix)] if suffix else base
+    return stem[: MAX_NAME_CHARS - len(suffix)].rstrip(" .") + suffix
+
+
+def _free_name(folder: Path, name: str, src: Path) -> Path:
+    """`folder/name`, or when another file has that name, the same file's copy if there is one,
+    else the first free "stem (n).ext"."""
+    dest = folder / name
+    n = 1
+    while dest.exists():
+        if filecmp.cmp(dest, src, shallow=False):
+            return dest  # the same file again: indexing it is a no-op
+        n += 1
+        dest = folder / f"{Path(name).stem} ({n}){Path(name).suffix}"
+    return dest
+
+
+def _gradio_upload_dir() -> Path:
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder())
 
 
 # -- the Gradio interface ------------------------------------------------------------------------
@@ -127,6 +201,7 @@ def build_ui(app: ChatApp) -> Any:
                     elem_id="rag-chat",
                     sanitize_html=True,
                     group_consecutive_messages=False,
+                    latex_delimiters=[],  # quotes stay verbatim: "$$" in a document is text, not math
                 )
                 with gr.Row():
                     question = gr.Textbox(
@@ -254,11 +329,17 @@ def build_ui(app: ChatApp) -> Any:
             )
 
         def api_ask(question: str, history: list[str] | None = None, k: int = 0) -> dict[str, Any]:
-            """Answer `question` (after the earlier questions in `history`); returns the answer as JSON."""
-            chat = app.bot.chat()
-            for earlier in history or []:
-                chat.ask(earlier, k=k or None)
-            return chat.ask(question, k=k or None).to_dict()
+            """Answer `question` (after the earlier questions in `history`, of which the last
+            `max_history` count); returns the answer as JSON, document paths relative to the data folder."""
+            try:
+                if k < 0:
+                    raise InputError(f"k must be greater than 0 (or 0 for the default). Currently, k is {k}")
+                chat = app.bot.chat()
+                for earlier in (history or [])[-app.bot.settings.max_history :]:
+                    chat.ask(earlier, k=k or None)
+                return app.public(chat.ask(question, k=k or None))
+            except RagError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
 
         outputs = [chatbot, question, session, last_answer, sources]
         inputs = [question, chatbot, session, top_k, show_scores, show_uncited]

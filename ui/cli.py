@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag import RETRIEVERS, Answer, Assistant, IndexSettings, Settings, check_question
-from rag.entry import add_mode_argument, mode_settings, run_command
+from rag.entry import add_mode_argument, limit_settings, mode_settings, run_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=None, help="tokens per chunk")
     p.add_argument("--chunk-overlap", type=int, default=None, help="tokens shared by neighbouring chunks")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--follow-links", action="store_true", help="also read links that lead outside the folders given"
+    )
+    p.add_argument("--strict", action="store_true", help="exit with status 1 when any file is skipped")
     p.set_defaults(func=_index)
 
     p = sub.add_parser("ask", help="answer one question with citations")
@@ -111,13 +115,14 @@ def _index(args: argparse.Namespace) -> int:
     bot = Assistant.build(
         args.paths,
         args.index_dir,
-        Settings(index=index_settings),
+        Settings(index=index_settings, **limit_settings(os.environ)),
         rebuild=args.rebuild,
         progress=not args.quiet,
+        follow_links=args.follow_links,
     )
     assert bot.report is not None
     print(bot.report.summary())
-    return 0
+    return 1 if args.strict and bot.report.skipped else 0
 
 
 def _open(index_dir: str | None, settings: Settings) -> Assistant:
@@ -127,8 +132,11 @@ def _open(index_dir: str | None, settings: Settings) -> Assistant:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    question = check_question(args.question)  # before the model loads
-    bot = _open(args.index_dir, Settings(reranker=args.reranker, **mode_settings(args.mode, os.environ)))
+    settings = Settings(
+        reranker=args.reranker, **mode_settings(args.mode, os.environ), **limit_settings(os.environ)
+    )
+    question = check_question(args.question, settings.max_question_chars)  # before the model loads
+    bot = _open(args.index_dir, settings)
     answer = bot.ask(question, k=args.top_k, retriever=args.retriever)
     print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else format_answer(answer))
     return 0
@@ -138,7 +146,9 @@ def _chat(args: argparse.Namespace) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from ui.app import ChatApp, serve
 
-    bot = _open(args.index_dir, Settings(**mode_settings(args.mode, os.environ)))
+    bot = _open(
+        args.index_dir, Settings(**mode_settings(args.mode, os.environ), **limit_settings(os.environ))
+    )
     index_dir = Path(bot.info().path)
     data_dir = Path(args.data_dir) if args.data_dir else index_dir.with_name(index_dir.name + ".data")
     print(f"Serving the chat on http://{args.host}:{args.port} (index: {index_dir}); Ctrl-C stops it.")

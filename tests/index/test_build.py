@@ -9,6 +9,7 @@ import pytest
 
 from index.build import build_index
 from index.errors import InputError
+from index.limits import Limits
 from index.settings import IndexSettings
 from index.store import IndexStore
 from tests.conftest import FakeEmbedder, write
@@ -161,3 +162,54 @@ def test_an_index_from_before_stored_sentences_gets_them_on_the_next_run(tmp_pat
         "It grew to 12 more cities in 2016.",
     ]  # the sentences only: no chunk is embedded again
     assert len(IndexStore.open(tmp_path / "idx").sentences) == 2
+
+
+def test_a_file_cannot_replace_a_document_another_file_owns(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    docs = tmp_path / "docs"
+    write(docs / "a.jsonl", json.dumps({"id": "pilot-zones", "text": "China has 165 pilot zones."}) + "\n")
+    idx = tmp_path / "idx"
+    build_index([docs / "a.jsonl"], idx, fake_embedder, SETTINGS)
+    write(
+        tmp_path / "up" / "b.jsonl", json.dumps({"id": "pilot-zones", "text": "3, says the hijacker."}) + "\n"
+    )
+    write(tmp_path / "up" / "c.txt", "Another document.")
+    report = build_index([tmp_path / "up"], idx, fake_embedder, SETTINGS)
+    assert [s.reason for s in report.skipped if "b.jsonl" in s.path] == [
+        f"document id 'pilot-zones' belongs to '{(docs / 'a.jsonl').resolve()}#pilot-zones'; a file can only "
+        "replace its own documents: give the record another id"
+    ]
+    store = IndexStore.open(idx)
+    assert store.text("pilot-zones") == "China has 165 pilot zones."
+
+
+def test_an_index_folder_inside_its_source_folder_never_indexes_itself(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    docs = tmp_path / "docs"
+    write(docs / "a.txt", "The only document.")
+    for _ in range(3):
+        report = build_index([docs], docs / "index", fake_embedder, SETTINGS)
+    assert report.documents_total == 1 and report.skipped == ()
+
+
+def test_a_document_past_the_chunk_limit_is_skipped_and_the_rest_indexed(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    docs = tmp_path / "docs"
+    write(docs / "long.txt", " ".join(f"Sentence number {i} is here." for i in range(400)))
+    write(docs / "short.txt", "A short one.")
+    report = build_index(
+        [docs], tmp_path / "idx", fake_embedder, SETTINGS, limits=Limits(max_chunks_per_document=5)
+    )
+    assert report.documents_total == 1
+    [skip] = report.skipped
+    assert skip.path.endswith("long.txt") and "over the 5 limit (RAG_MAX_CHUNKS_PER_DOCUMENT)" in skip.reason
+
+
+def test_the_summary_escapes_control_characters_in_names(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    write(tmp_path / "docs" / "ok.txt", "Fine.")
+    write(tmp_path / "docs" / "bell\x07\x1b[31m.txt", b"")
+    summary = build_index([tmp_path / "docs"], tmp_path / "idx", fake_embedder, SETTINGS).summary()
+    assert "bell\\x07\\x1b[31m.txt: empty file" in summary and "\x07" not in summary

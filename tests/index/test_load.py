@@ -8,11 +8,15 @@ from pathlib import Path
 import pytest
 
 from index.errors import InputError
+from index.extract import SkipFile
+from index.limits import Limits
 from index.load import find_files, load_paths
+from index.worker import ExtractWorker
+from tests.badfiles import make_bad_corpus
 from tests.conftest import write
 from tests.docs import make_docx, make_pdf
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.integration  # PDF, .docx and HTML are parsed in a worker process
 
 
 def test_reads_every_supported_type(tmp_path: Path) -> None:
@@ -58,7 +62,7 @@ def test_empty_folder_is_refused(tmp_path: Path) -> None:
     [
         ("empty.txt", b"", "empty file"),
         ("blank.md", b"  \n\n ", "no text"),
-        ("binary.txt", b"\x89PNG\x00\x00\x01binary", "binary file"),
+        ("binary.txt", b"\x89PNG\x00\x00\x01binary", "binary data"),
         ("latin1.txt", "caf\u00e9 cr\u00e8me".encode("latin-1"), "not valid UTF-8"),
         ("truncated.docx", b"PK\x03\x04 truncated zip", "not a valid .docx"),
         ("image.png", b"\x89PNG", "unsupported file type .png"),
@@ -107,3 +111,83 @@ def test_hidden_files_are_ignored(tmp_path: Path) -> None:
     write(tmp_path / ".DS_Store", b"\x00\x01")
     result = load_paths([tmp_path])
     assert len(result.documents) == 1 and result.skipped == ()
+
+
+def test_a_hostile_folder_is_read_in_one_run_every_bad_file_skipped_with_its_reason(tmp_path: Path) -> None:
+    expect = make_bad_corpus(tmp_path / "docs", tmp_path / "outside")
+    assert len(expect) >= 30
+    result = load_paths([tmp_path / "docs"], limits=Limits(max_text_chars=5_000_000))
+    root = tmp_path / "docs"
+    indexed = {str(Path(d.origin).relative_to(root.resolve())) for d in result.documents}
+    # a .jsonl file whose every line is bad is skipped whole; its lines' reasons come first
+    skipped = {
+        str(Path(s.path).relative_to(root)): s.reason for s in result.skipped if ".jsonl:" not in s.path
+    }
+    assert indexed == {name for name, outcome in expect.items() if outcome == "indexed"}
+    expected_skips = {n for n, o in expect.items() if o == "skipped"} - {"escape-dir/secret.txt"}
+    assert set(skipped) == expected_skips | {"escape-dir", "README", "unsupported.exe"} - {
+        "README",
+        "unsupported.exe",
+    } | {"README", "unsupported.exe"}
+    assert all(reason for reason in skipped.values())
+    assert "outside the folders given; pass --follow-links" in skipped["escape.txt"]
+    assert "broken link" in skipped["dangling.txt"] and "FIFO" in skipped["pipe.txt"]
+    assert "RAG_MAX_UNPACKED_MB" in skipped["xml-bomb.docx"]
+    assert "RAG_MAX_TEXT_CHARS" in skipped["huge.txt"]
+    assert "unpaired surrogate" in skipped["surrogate.jsonl"]
+    assert "NUL byte at offset 9000" in skipped["late-nul.txt"]
+    assert (
+        "amplification" in skipped["laughs.docx"] and "undefined entity" in skipped["undefined-entity.docx"]
+    )
+    texts = {Path(d.origin).name: d.text for d in result.documents}
+    assert (
+        texts["utf16-le.txt"] == "The mill closed in 1954."
+        and texts["utf16-be.md"] == "The chapel seats forty."
+    )
+    assert texts["long-word.txt"] == "Base64 follows: … and the text goes on here."
+    assert not any("outside the folder" in t for t in texts.values())
+
+
+def test_links_outside_are_read_with_follow_links(tmp_path: Path) -> None:
+    make_bad_corpus(tmp_path / "docs", tmp_path / "outside")
+    result = load_paths([tmp_path / "docs"], follow_links=True, limits=Limits(max_text_chars=5_000_000))
+    assert "root:x:0:0:outside the folder" in {d.text for d in result.documents}
+    assert sum(Path(d.origin).name == "secret.txt" for d in result.documents) == 1  # two links, read once
+
+
+def test_a_file_that_vanishes_between_listing_and_reading_is_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "a.txt", "First.")
+    write(tmp_path / "b.txt", "Second.")
+    result = load_paths([tmp_path], on_file=lambda p: (tmp_path / "b.txt").unlink(missing_ok=True))
+    assert [Path(d.origin).name for d in result.documents] == ["a.txt"]
+    assert "vanished" in result.skipped[0].reason
+
+
+def test_the_excluded_folder_is_never_read(tmp_path: Path) -> None:
+    write(tmp_path / "a.txt", "First.")
+    write(tmp_path / "index" / "texts" / "abc.txt", "An index's own copy of a text.")
+    result = load_paths([tmp_path], exclude=[tmp_path / "index"])
+    assert [Path(d.origin).name for d in result.documents] == ["a.txt"] and result.skipped == ()
+
+
+def test_a_parser_past_its_time_or_memory_is_stopped_and_the_next_file_read(tmp_path: Path) -> None:
+    write(tmp_path / "big.html", "<html><body>" + "<p>word word</p>" * 300_000 + "</body></html>")
+    make_pdf(tmp_path / "ok.pdf", "The island school opened in 1902.")
+    with ExtractWorker(Limits(extract_memory_mb=150)) as worker:
+        with pytest.raises(SkipFile, match="more than 150 MB of memory"):
+            worker.extract(tmp_path / "big.html")
+        assert worker.extract(tmp_path / "ok.pdf") == ("", "The island school opened in 1902.")
+    with (
+        ExtractWorker(Limits(extract_timeout_s=0.001)) as worker,
+        pytest.raises(SkipFile, match="longer than 0.001 s"),
+    ):
+        worker.extract(tmp_path / "big.html")
+
+
+def test_limits_come_from_the_environment_and_bad_values_are_named() -> None:
+    limits = Limits.from_env({"RAG_MAX_TEXT_CHARS": "1000", "RAG_EXTRACT_TIMEOUT_S": "2.5"})
+    assert (limits.max_text_chars, limits.extract_timeout_s) == (1000, 2.5)
+    with pytest.raises(InputError, match="RAG_MAX_FILE_MB must be a number, not 'lots'"):
+        Limits.from_env({"RAG_MAX_FILE_MB": "lots"})
+    with pytest.raises(InputError, match="max_word_chars must be greater than 0"):
+        Limits(max_word_chars=0)

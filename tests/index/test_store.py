@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index.build import build_index
-from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, IndexWriteError
 from index.settings import IndexSettings
 from index.store import IndexStore
 from tests.conftest import FakeEmbedder, write
@@ -84,6 +84,7 @@ def test_save_load_round_trip(tmp_path: Path, fake_embedder: FakeEmbedder) -> No
         "bm25.1",
         "chunks.1.jsonl",
         "manifest.json",
+        "readers.1.lock",
         "sentences.1",
         "texts",
         "vectors.1.faiss",
@@ -188,7 +189,8 @@ def test_bm25_is_stored_and_follows_every_change(tmp_path: Path, fake_embedder: 
     assert {
         store.chunks[i].doc_id for i, _ in store.bm25.search("Document part", 50, store.chunk_ids([doc0]))
     } == {doc0}
-    # Removing a document updates the stored BM25 in the new generation; old files are collected.
+    # Removing a document updates the stored BM25 in the new generation; old files nobody reads are collected.
+    del store
     (docs / "extra.txt").unlink()
     build_index([docs], idx, fake_embedder, SETTINGS)
     assert sorted(p.name for p in idx.iterdir() if p.name.startswith("bm25")) == ["bm25.2"]
@@ -197,3 +199,69 @@ def test_bm25_is_stored_and_follows_every_change(tmp_path: Path, fake_embedder: 
         not again.chunks[i].doc_id.endswith("extra.txt") for i, _ in again.bm25.search("zebra Ningbo", 5)
     )
     assert sorted(again.bm25.ids.tolist()) == sorted(again.chunks)
+
+
+def test_a_generation_an_open_store_reads_is_kept_until_it_is_closed(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    docs = _corpus(tmp_path / "docs", n=3)
+    idx = tmp_path / "idx"
+    build_index([docs], idx, fake_embedder, SETTINGS)
+    reader = IndexStore.open(idx)  # a server answering from generation 1
+    removed = next(d for d in reader.documents if d.endswith("doc0.txt"))
+    (docs / "doc0.txt").unlink()
+    build_index([docs], idx, fake_embedder, SETTINGS)  # generation 2, written beside it
+    assert (idx / "vectors.1.faiss").exists() and (idx / "bm25.1").exists()
+    assert reader.text(removed).startswith("Document 0")  # its removed document still reads
+    del reader  # the server moved on
+    write(docs / "doc9.txt", "Document 9 arrives later.")
+    build_index([docs], idx, fake_embedder, SETTINGS)  # generation 3 collects generation 1
+    names = {p.name for p in idx.iterdir()}
+    assert "vectors.1.faiss" not in names and "bm25.1" not in names and "vectors.3.faiss" in names
+    assert len(list((idx / "texts").iterdir())) == 3
+
+
+def test_a_full_disk_names_the_cause_cleans_its_files_and_the_next_run_succeeds(
+    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idx = _build(tmp_path, fake_embedder)
+    before = IndexStore.open(idx)
+    write(tmp_path / "docs" / "new.txt", "A brand new document about zebras. " * 20)
+    import errno
+
+    from index.bm25 import BM25Index
+
+    def disk_full(self: object, folder: Path) -> None:
+        (folder / "part").write_bytes(b"half written")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(BM25Index, "save", disk_full)
+    with pytest.raises(
+        IndexWriteError,
+        match=r"could not save index .*: the disk is full; the previous version is unchanged\. Free space",
+    ):
+        build_index([tmp_path / "docs"], idx, fake_embedder, SETTINGS)
+    monkeypatch.undo()
+    leftovers = [p.name for p in idx.iterdir() if ".2" in p.name or p.name.endswith(".tmp")]
+    assert leftovers == []  # generation 2's vectors and chunks went with the failure
+    assert len(list((idx / "texts").iterdir())) == len(before.documents)
+    after = IndexStore.open(idx)
+    assert after.documents == before.documents and after.chunks == before.chunks
+    build_index([tmp_path / "docs"], idx, fake_embedder, SETTINGS)  # space again: it just works
+    assert len(IndexStore.open(idx).documents) == len(before.documents) + 1
+
+
+def test_a_crafted_manifest_cannot_name_files_outside_the_index(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    idx = _build(tmp_path, fake_embedder)
+    manifest = json.loads((idx / "manifest.json").read_text())
+    manifest["documents"][0]["content_hash"] = "../../secret"
+    (idx / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorruptError, match=r"invalid names \(content_hash='../../secret'\).*--rebuild"):
+        IndexStore.open(idx)
+    manifest["documents"][0]["content_hash"] = "0" * 64
+    manifest["files"]["chunks"] = "/etc/passwd"
+    (idx / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorruptError, match="chunks='/etc/passwd'"):
+        IndexStore.open(idx)

@@ -44,7 +44,7 @@ def test_index_then_ask_json(tmp_path: Path) -> None:
     result = rag("index", str(docs), "--index-dir", str(idx))
     assert result.returncode == 0, result.stderr
     assert "Indexed 2 new or changed documents from 3 files" in result.stdout
-    assert "broken.txt: binary file" in result.stdout
+    assert "broken.txt: starts like UTF-32 but does not decode as it" in result.stdout
     assert "Embedding" in result.stderr  # the progress bar
 
     result = rag("ask", "Where was the first pilot zone?", "--index-dir", str(idx), "--json")
@@ -157,3 +157,77 @@ def test_sources_are_listed_once_each_with_the_offsets_of_their_quotes() -> None
     assert format_answer(answer).split("\n\n")[1] == (
         "[1] A — a.md\n    chars 0-6, score 0.90\n    chars 20-26, score 0.70\n[2] b.md\n    chars 10-17, score 0.80"
     )
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_hostile_folder_is_indexed_in_one_run_and_strict_reports_the_skips(tmp_path: Path) -> None:
+    from tests.badfiles import GOOD_FACT, make_bad_corpus
+
+    expect = make_bad_corpus(tmp_path / "docs", tmp_path / "outside")
+    idx = tmp_path / "idx"
+    result = rag("index", str(tmp_path / "docs"), "--index-dir", str(idx), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "error" not in result.stderr
+    skipped = [n.replace("escape-dir/secret.txt", "escape-dir") for n, o in expect.items() if o == "skipped"]
+    assert all(f"{tmp_path / 'docs' / name}: " in result.stdout for name in skipped)
+    assert "bell\\x07name.txt" not in result.stdout  # indexed, so not listed; and never printed raw
+    assert "\x07" not in result.stdout
+    indexed = sum(o == "indexed" for o in expect.values())
+    assert f"now holds {indexed} documents" in result.stdout
+    answer = json.loads(
+        rag(
+            "ask", "When was the lighthouse on Karrow Island built?", "--index-dir", str(idx), "--json"
+        ).stdout
+    )
+    assert answer["citations"][0]["quote"] == GOOD_FACT
+    leak = json.loads(
+        rag("ask", "What does the root:x:0:0 line say?", "--index-dir", str(idx), "--json").stdout
+    )
+    assert all("outside the folder" not in c["quote"] for c in leak["citations"])
+    strict = rag("index", str(tmp_path / "docs"), "--index-dir", str(idx), "--quiet", "--strict")
+    assert strict.returncode == 1 and "Unchanged: " in strict.stdout
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_kill_9_at_random_moments_of_indexing_never_breaks_the_index(tmp_path: Path) -> None:
+    import random
+    import signal
+    import time
+
+    from rag import Assistant
+
+    docs = tmp_path / "docs"
+    for i in range(40):
+        write(
+            docs / f"report-{i}.txt",
+            " ".join(f"Depot {i}-{j} ships {i * j} parcels a day." for j in range(60)),
+        )
+    idx = tmp_path / "idx"
+    assert rag("index", str(docs), "--index-dir", str(idx), "--quiet").returncode == 0
+    delays = random.Random(17).sample([x / 10 for x in range(20, 90)], 5)
+    for round_, delay in enumerate(delays):
+        for i in range(round_ * 8, round_ * 8 + 8):  # every round changes a fifth of the documents
+            write(docs / f"report-{i}.txt", f"Round {round_}: depot {i} moved to Ningbo. " * 40)
+        proc = subprocess.Popen(
+            [*RAG, "index", str(docs), "--index-dir", str(idx), "--quiet"],
+            cwd=ROOT,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        bot = Assistant.load(idx)  # loadable and consistent after every kill
+        info = bot.info()
+        assert info.documents == 40 and info.chunks > 0
+        assert bot.ask("How many parcels a day does depot 3-5 ship?").citations
+    del bot  # nobody reads the old generations any more
+    done = rag("index", str(docs), "--index-dir", str(idx), "--quiet")
+    assert done.returncode == 0, done.stderr
+    bot = Assistant.load(idx)
+    assert "Round 4: depot 39 moved to Ningbo." in bot.document_text(str((docs / "report-39.txt").resolve()))
+    generations = {p.name.split(".")[1] for p in idx.iterdir() if p.name.startswith("vectors.")}
+    assert len(generations) == 1  # the killed runs' files, and the versions read meanwhile, were collected
