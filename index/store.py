@@ -364,13 +364,14 @@ class IndexStore:
         in_use: dict[int, bool] = {}  # asked once per generation, before its lock file goes
         doomed: list[Path] = []
         for p in sorted(self.path.iterdir()):
-            m = _GENERATION.match(p.name.lstrip("."))
+            if p.name.endswith((".tmp", ".old")):  # half-written by a run that failed or was killed
+                doomed.append(p)  # (this process holds the writer's lock: no other run writes now)
+                continue
+            m = _GENERATION.match(p.name)
             gen = int(m.group(1)) if m else None
-            if gen is not None and gen in live_gens and not p.name.endswith((".tmp", ".old")):
+            if gen is None or gen in live_gens or p.name in keep:
                 continue
-            if p.name in keep or not (m or p.name.endswith((".tmp", ".old"))):
-                continue
-            if gen is not None and gen != new:
+            if gen != new:
                 if gen not in in_use:
                     in_use[gen] = _in_use(self.path, gen)
                 if in_use[gen]:  # a reader still answers from it: removed by a later run

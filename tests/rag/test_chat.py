@@ -9,7 +9,7 @@ import pytest
 from index.build import build_index
 from index.settings import IndexSettings
 from index.store import IndexStore
-from rag import Assistant, Settings
+from rag import Assistant, InputError, Settings
 from rag.chat import FollowUp, is_followup, resolve
 from rag.types import Answer, Citation
 from tests.conftest import FakeEmbedder, write
@@ -83,3 +83,23 @@ def test_chat_session_resolves_followups_against_its_own_history(tmp_path: Path)
     kept: list[Answer] = [first]  # a conversation going on elsewhere (the browser's session state)
     items = list(bot.chat(kept).stream("And how many cities joined it the next year?"))
     assert items[-1] is kept[-1] and len(kept) == 2 and "12 more cities" in kept[-1].citations[0].quote
+
+
+def test_a_conversation_keeps_at_most_max_history_turns_and_long_questions_are_refused(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path / "docs" / "zones.txt", "Hangzhou opened the first pilot zone in 2015.")
+    settings = IndexSettings(model="fake-embedder", chunk_size=40, chunk_overlap=8)
+    emb = FakeEmbedder()
+    build_index([tmp_path / "docs"], tmp_path / "idx", emb, settings)
+    bot = Assistant(IndexStore.open(tmp_path / "idx"), emb, Settings(index=settings, max_history=3))
+    chat = bot.chat()
+    for i in range(5):
+        chat.ask(f"Question {i} about the first pilot zone?")
+    assert [a.question for a in chat.history] == [
+        f"Question {i} about the first pilot zone?" for i in (2, 3, 4)
+    ]
+    with pytest.raises(
+        InputError, match=r"2,001 characters long, over the 2,000 limit \(RAG_MAX_QUESTION_CHARS\)"
+    ):
+        bot.ask("x" * 2001)

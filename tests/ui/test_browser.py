@@ -188,6 +188,16 @@ def test_markup_in_documents_is_shown_as_text(page: Any, tmp_path: Path) -> None
     assert '<img src=x onerror="window.__xss=2">' in shown
 
 
+def test_dollar_signs_in_a_quote_stay_verbatim(page: Any, tmp_path: Path) -> None:
+    doc = write(
+        tmp_path / "heron-fees.txt", "The Heron Freight surcharge is computed as $$fee = 2 x weight$$ per parcel.\n"
+    )
+    _upload(page, doc)
+    _ask(page, "How is the Heron Freight surcharge computed?", "Heron")
+    assert "$$fee = 2 x weight$$" in page.locator("#rag-chat").inner_text()
+    assert page.locator("#rag-chat .katex").count() == 0
+
+
 def test_upload_shows_progress_while_indexing(page: Any, tmp_path: Path) -> None:
     paragraphs = [
         f"Depot {i} in the Yiwu free trade cluster ships {i * 7} parcels a day to buyers in Europe and Africa."

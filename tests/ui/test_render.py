@@ -101,3 +101,18 @@ def test_an_answer_says_which_names_no_document_mentions() -> None:
         "> ℹ️ None of the documents found mention: 2030\\. Check that the answer fits the question\\."
     )
     assert "mention" not in render.answer_message(answer, sentences=0)  # not while it is being shown
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("report <2024>\x07.pdf", "report _2024_.pdf"),
+        ("a" * 300 + ".docx", "a" * 115 + ".docx"),
+        ("  ..  ", "upload"),
+    ],
+)
+def test_upload_names_stay_in_the_folder_and_keep_their_extension(name: str, safe: str) -> None:
+    from ui.app import MAX_NAME_CHARS, safe_name
+
+    assert safe_name(name) == safe and len(safe_name(name)) <= MAX_NAME_CHARS
