@@ -33,6 +33,7 @@ class BM25Index:
     """Sparse lexical search over chunks, returning FAISS ids with their BM25 scores."""
 
     def __init__(self, model: Any, ids: np.ndarray) -> None:
+        """`model` is None when no chunk has a word to index (all punctuation or stop words)."""
         self.model = model
         self.ids = ids
         self._row = {int(fid): row for row, fid in enumerate(ids.tolist())}
@@ -44,25 +45,29 @@ class BM25Index:
 
         pairs = list(rows)
         ids = np.array([fid for fid, _ in pairs], dtype=np.int64)
+        tokens = tokenize([text for _, text in pairs]) if pairs else None
+        if tokens is None or not tokens.vocab:
+            return cls(None, ids)
         model = bm25s.BM25()
-        if pairs:
-            model.index(tokenize([text for _, text in pairs]), show_progress=False)
+        model.index(tokens, show_progress=False)
         return cls(model, ids)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        if len(self.ids):
+        if self.model is not None:
             self.model.save(str(folder))
         np.save(folder / "ids.npy", self.ids)
-        (folder / "bm25.json").write_text(json.dumps({"rows": len(self.ids)}) + "\n", encoding="utf-8")
+        meta = {"rows": len(self.ids), "words": self.model is not None}
+        (folder / "bm25.json").write_text(json.dumps(meta) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> BM25Index:
         import bm25s
 
         ids = np.load(folder / "ids.npy")
-        model = bm25s.BM25.load(str(folder)) if len(ids) else bm25s.BM25()
-        return cls(model, ids)
+        meta = json.loads((folder / "bm25.json").read_text(encoding="utf-8"))
+        has_words = meta.get("words", len(ids) > 0)  # indexes written before the flag: any rows
+        return cls(bm25s.BM25.load(str(folder)) if has_words else None, ids)
 
     def search(self, query: str, k: int, allowed: Iterable[int] | None = None) -> list[tuple[int, float]]:
         """Up to `k` (faiss_id, score) pairs with a positive score, best first; `allowed` limits the ids."""
@@ -73,7 +78,7 @@ class BM25Index:
             rows = [self._row[i] for i in allowed if i in self._row]
             mask[rows] = 1.0
             n = len(rows)
-        if n == 0 or k < 1:
+        if n == 0 or k < 1 or self.model is None:
             return []
         tokens = tokenize([query])
         if not tokens.vocab:

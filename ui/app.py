@@ -9,6 +9,7 @@ One `ChatApp` per process holds the model and the index; each browser session ha
 from __future__ import annotations
 
 import filecmp
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rag import SUPPORTED_SUFFIXES, Answer, Assistant, BuildReport, InputError, RagError, file_name
+from rag.assistant import bundled_corpus_dir
 from ui import render
 
 MAX_UPLOAD_MB = 50
@@ -53,6 +55,12 @@ class ChatApp:
         self.data_dir = data_dir
         self.upload_dir = data_dir / "uploads"
         self.temp_dir = temp_dir
+        self._common: tuple[int, Path] | None = None
+
+    def holds_bundled_corpus(self) -> bool:
+        """Whether the index holds the bundled e-commerce corpus (by its files' names)."""
+        bundled = {p.name for p in bundled_corpus_dir().iterdir() if p.suffix == ".md"}
+        return bundled <= {d.file_name for d in self.bot.documents()}
 
     def document_texts(self, answer: Answer) -> dict[str, str]:
         """The texts of the documents an answer cites or read (those still in the index)."""
@@ -91,7 +99,12 @@ class ChatApp:
                 saved.append(dest)
             if not saved:
                 return None, refused
-            return self.bot.add(saved, progress=progress), refused
+            report = self.bot.add(saved, progress=progress)
+            kept = {d.origin for d in self.bot.documents()}
+            for s in report.skipped:  # a file that could not be indexed is not kept either
+                if Path(s.path) in saved and s.path not in kept:
+                    Path(s.path).unlink(missing_ok=True)
+            return report, refused
         finally:
             self._drop_temporary(paths)
 
@@ -106,12 +119,30 @@ class ChatApp:
 
     def shown(self, path: str) -> str:
         """How a document's path is shown outside the server: relative to the data folder for
-        uploads, else its file name (with the record id of a .jsonl collection); never a server path."""
-        try:
-            return str(Path(path).relative_to(self.data_dir))
-        except ValueError:
-            head, sep, record = path.rpartition("#")
-            return file_name(path) + (sep + record if sep and head.lower().endswith(".jsonl") else "")
+        uploads, else relative to the folder all the other documents share (with the record id of a
+        .jsonl collection); never a server path."""
+        head, sep, record = path.rpartition("#")
+        file, suffix = (head, sep + record) if sep and head.lower().endswith(".jsonl") else (path, "")
+        for base in (self.data_dir, self._common_folder()):
+            try:
+                return str(Path(file).relative_to(base)) + suffix
+            except ValueError:
+                continue
+        return file_name(path)
+
+    def _common_folder(self) -> Path:
+        """The deepest folder holding every indexed document not uploaded here (cached per version)."""
+        generation = self.bot.info().generation
+        if self._common is None or self._common[0] != generation:
+            origins = [
+                d.origin for d in self.bot.documents() if not Path(d.origin).is_relative_to(self.data_dir)
+            ]
+            try:
+                common = Path(os.path.commonpath(origins)) if origins else self.data_dir
+            except ValueError:  # on different drives: no folder holds them all
+                common = self.data_dir
+            self._common = (generation, common if common.is_dir() else common.parent)
+        return self._common[1]
 
     def public(self, answer: Answer) -> dict[str, Any]:
         """The answer as JSON for API clients, with document paths as `shown` gives them."""
@@ -197,6 +228,7 @@ def build_ui(app: ChatApp) -> Any:
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
                     label="Chat",
+                    show_label=False,  # a floating label would cover messages as the chat scrolls
                     height=460,
                     elem_id="rag-chat",
                     sanitize_html=True,
@@ -214,7 +246,10 @@ def build_ui(app: ChatApp) -> Any:
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
                 with gr.Row():
                     new_chat = gr.Button("New conversation", size="sm", elem_id="rag-new")
-                gr.Examples(EXAMPLES, inputs=question, label="Examples (bundled corpus)")
+                if (
+                    app.holds_bundled_corpus()
+                ):  # the examples ask about it; on other documents they would mislead
+                    gr.Examples(EXAMPLES, inputs=question, label="Examples (bundled corpus)")
             with gr.Column(scale=2):
                 sources = gr.HTML(render.sources_html(None, {}, True, False), elem_id="rag-sources")
         with gr.Accordion("Settings", open=False):
@@ -231,7 +266,7 @@ def build_ui(app: ChatApp) -> Any:
             upload_status = gr.Markdown(elem_id="rag-upload-status")
             docs_table = gr.Dataframe(
                 headers=["Title", "File", "Chunks"],
-                value=render.documents_table(app.bot.documents()),
+                value=render.documents_table(app.bot.documents(), app.shown),
                 interactive=False,
                 elem_id="rag-docs",
             )
@@ -278,7 +313,7 @@ def build_ui(app: ChatApp) -> Any:
                 yield history, "", sess, gr.skip(), gr.skip()
                 return
             assert answer is not None
-            html_sources = render.sources_html(answer, app.document_texts(answer), scores, uncited)
+            html_sources = render.sources_html(answer, app.document_texts(answer), scores, uncited, app.shown)
             steps = 1 if answer.refused or answer.mode == "llm" else len(answer.citations)
             for i in range(1, steps + 1):  # stream sentence by sentence as the answer is laid out
                 history[-1] = {"role": "assistant", "content": render.answer_message(answer, i)}
@@ -292,7 +327,7 @@ def build_ui(app: ChatApp) -> Any:
 
         def rerender(answer: Answer | None, scores: bool, uncited: bool) -> str:
             texts = app.document_texts(answer) if answer else {}
-            return render.sources_html(answer, texts, scores, uncited)
+            return render.sources_html(answer, texts, scores, uncited, app.shown)
 
         def reset() -> tuple[Any, ...]:
             return [], [], None, render.sources_html(None, {}, True, False), ""
@@ -309,7 +344,7 @@ def build_ui(app: ChatApp) -> Any:
             docs = app.bot.documents()
             return (
                 render.upload_summary(report, refused),
-                render.documents_table(docs),
+                render.documents_table(docs, app.shown),
                 gr.update(choices=render.document_choices(docs), value=None),
                 None,
             )
@@ -324,7 +359,7 @@ def build_ui(app: ChatApp) -> Any:
             docs = app.bot.documents()
             return (
                 f"Removed {render.as_markdown_text(name)}.",
-                render.documents_table(docs),
+                render.documents_table(docs, app.shown),
                 gr.update(choices=render.document_choices(docs), value=None),
             )
 
@@ -348,6 +383,17 @@ def build_ui(app: ChatApp) -> Any:
         new_chat.click(
             reset, None, [chatbot, session, last_answer, sources, question], api_visibility="private"
         )
+        # the chat's own trash icon starts a new conversation too: follow-ups and sources go with it
+        chatbot.clear(
+            reset, None, [chatbot, session, last_answer, sources, question], api_visibility="private"
+        )
+
+        def refresh_documents() -> tuple[Any, ...]:
+            docs = app.bot.documents()
+            return render.documents_table(docs, app.shown), gr.update(choices=render.document_choices(docs))
+
+        # every page load lists the documents as they are now (uploads since start, `rag index` runs)
+        demo.load(refresh_documents, None, [docs_table, to_remove], api_visibility="private")
         show_scores.change(
             rerender, [last_answer, show_scores, show_uncited], sources, api_visibility="private"
         )

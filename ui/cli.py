@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -146,14 +147,29 @@ def _chat(args: argparse.Namespace) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from ui.app import ChatApp, serve
 
-    bot = _open(
-        args.index_dir, Settings(**mode_settings(args.mode, os.environ), **limit_settings(os.environ))
-    )
+    settings = Settings(**mode_settings(args.mode, os.environ), **limit_settings(os.environ))
+    bot = _open(args.index_dir, settings)
     index_dir = Path(bot.info().path)
     data_dir = Path(args.data_dir) if args.data_dir else index_dir.with_name(index_dir.name + ".data")
+    if not args.index_dir:  # uploads go to the chat's own copy, never the bundled index `rag ask` reads
+        chat_index = data_dir / "index"
+        if not (chat_index / "manifest.json").exists():
+            shutil.copytree(
+                index_dir, chat_index, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.lock")
+            )
+        bot = Assistant.load(chat_index, settings)
+        index_dir = chat_index
     print(f"Serving the chat on http://{args.host}:{args.port} (index: {index_dir}); Ctrl-C stops it.")
     serve(ChatApp(bot, data_dir), host=args.host, port=args.port)
     return 0
+
+
+def own_copy(index_dir: Path, data_dir: Path) -> Path:
+    """The chat's own copy of an index (made once, under its data folder), for uploads to change."""
+    copy = data_dir / "index"
+    if not (copy / "manifest.json").exists():
+        shutil.copytree(index_dir, copy, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.lock"))
+    return copy
 
 
 def _info(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from rag import Answer, BuildReport, Citation, DocumentInfo, Passage
@@ -59,9 +60,14 @@ def partial_message(text: str) -> str:
 
 
 def sources_html(
-    answer: Answer | None, document_text: dict[str, str], show_scores: bool, show_uncited: bool
+    answer: Answer | None,
+    document_text: dict[str, str],
+    show_scores: bool,
+    show_uncited: bool,
+    shown: Callable[[str], str] = str,
 ) -> str:
-    """The sources panel: each cited source, its passage with the quote highlighted, the whole document."""
+    """The sources panel: each cited source, its passage with the quote highlighted, the whole
+    document. `shown` turns a document's source into what the page may show (no server paths)."""
     if answer is None:
         return '<div class="rag-sources rag-empty">Sources of the latest answer appear here.</div>'
     parts = ['<div class="rag-sources">']
@@ -81,28 +87,37 @@ def sources_html(
             continue
         seen.add(c.n)
         quotes = [q for q in answer.citations if q.n == c.n]
-        parts.append(_source_card(c, quotes, document_text.get(c.doc_id, ""), show_scores))
+        parts.append(_source_card(c, quotes, document_text.get(c.doc_id, ""), show_scores, shown))
     if show_uncited or answer.refused:
         cited = {c.doc_id for c in answer.citations}
         others = [p for p in answer.passages if p.doc_id not in cited]
         if others:
             parts.append('<h4 class="rag-uncited-title">Retrieved but not cited</h4>')
-            parts += [_passage_card(p, show_scores) for p in others]
+            parts += [_passage_card(p, show_scores, shown) for p in others]
     parts.append("</div>")
     return "\n".join(parts)
 
 
-def _source_card(c: Citation, quotes: list[Citation], text: str, show_scores: bool) -> str:
+def _source_card(
+    c: Citation, quotes: list[Citation], text: str, show_scores: bool, shown: Callable[[str], str]
+) -> str:
     title = html.escape(c.title or c.file_name)
-    score = f' <span class="rag-score">score {c.score:.2f}</span>' if show_scores else ""
-    lo = max(min(q.start for q in quotes) - _CONTEXT_CHARS // 2, 0)
-    hi = min(max(q.end for q in quotes) + _CONTEXT_CHARS // 2, len(text))
+    score = f' <span class="rag-score">score {_score(c.score)}</span>' if show_scores else ""
+    first, last = min(q.start for q in quotes), max(q.end for q in quotes)
+    lo = max(first - _CONTEXT_CHARS // 2, 0)
+    hi = min(last + _CONTEXT_CHARS // 2, len(text))
+    if lo > 0:  # the context starts and ends at a word boundary, never mid-word
+        cut = re.search(r"\s", text[lo:first])
+        lo = lo + cut.end() if cut else first
+    if hi < len(text):
+        cut = re.search(r"\s\S*$", text[last:hi])
+        hi = last + cut.start() if cut else last
     passage = _highlight(text, quotes, lo, hi, anchor=None)
     full = _highlight(text, quotes, 0, len(text), anchor=f"rag-src-{c.n}-quote")
     return (
         f'<div class="rag-card" id="rag-src-{c.n}">'
         f'<div class="rag-card-head"><span class="rag-n">[{c.n}]</span> <b>{title}</b>{score}</div>'
-        f'<div class="rag-file">{html.escape(c.source)}</div>'
+        f'<div class="rag-file">{html.escape(shown(c.source))}</div>'
         f'<div class="rag-passage">{"… " if lo else ""}{passage}{" …" if hi < len(text) else ""}</div>'
         f'<details class="rag-doc"><summary>Whole document</summary>'
         f'<div class="rag-doc-text">{full}</div></details>'
@@ -111,12 +126,12 @@ def _source_card(c: Citation, quotes: list[Citation], text: str, show_scores: bo
     )
 
 
-def _passage_card(p: Passage, show_scores: bool) -> str:
+def _passage_card(p: Passage, show_scores: bool, shown: Callable[[str], str]) -> str:
     title = html.escape(p.title or p.file_name)
-    score = f' <span class="rag-score">score {p.score:.2f}</span>' if show_scores else ""
+    score = f' <span class="rag-score">score {_score(p.score)}</span>' if show_scores else ""
     return (
         f'<div class="rag-card rag-uncited"><div class="rag-card-head"><b>{title}</b>{score}</div>'
-        f'<div class="rag-file">{html.escape(p.source)}</div>'
+        f'<div class="rag-file">{html.escape(shown(p.source))}</div>'
         f'<div class="rag-passage">{html.escape(p.text)}</div></div>'
     )
 
@@ -135,9 +150,14 @@ def _highlight(text: str, quotes: list[Citation], lo: int, hi: int, anchor: str 
     return "".join(out)
 
 
-def documents_table(documents: list[DocumentInfo]) -> list[list[str]]:
-    """Rows for the documents list: title, file, chunks."""
-    return [[d.title or d.file_name, d.source, str(d.n_chunks)] for d in documents]
+def _score(score: float) -> str:
+    """A retrieval score as shown: cosine similarity below 0 means "unrelated", shown as 0.00."""
+    return f"{max(score, 0.0):.2f}"
+
+
+def documents_table(documents: list[DocumentInfo], shown: Callable[[str], str] = str) -> list[list[str]]:
+    """Rows for the documents list: title, file (as `shown` gives it), chunks."""
+    return [[d.title or d.file_name, shown(d.source), str(d.n_chunks)] for d in documents]
 
 
 def document_choices(documents: list[DocumentInfo]) -> list[tuple[str, str]]:

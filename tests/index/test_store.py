@@ -265,3 +265,13 @@ def test_a_crafted_manifest_cannot_name_files_outside_the_index(
     (idx / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexCorruptError, match="chunks='/etc/passwd'"):
         IndexStore.open(idx)
+
+
+def test_an_index_whose_text_has_no_words_still_saves_loads_and_searches(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    write(tmp_path / "docs" / "dots.txt", "… . , ;")  # what a file of one 10 MB "word" becomes
+    idx = tmp_path / "idx"
+    build_index([tmp_path / "docs"], idx, fake_embedder, SETTINGS)
+    store = IndexStore.open(idx)
+    assert len(store.chunks) == 1 and store.bm25.search("anything at all", 5) == []

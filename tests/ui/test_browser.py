@@ -190,7 +190,8 @@ def test_markup_in_documents_is_shown_as_text(page: Any, tmp_path: Path) -> None
 
 def test_dollar_signs_in_a_quote_stay_verbatim(page: Any, tmp_path: Path) -> None:
     doc = write(
-        tmp_path / "heron-fees.txt", "The Heron Freight surcharge is computed as $$fee = 2 x weight$$ per parcel.\n"
+        tmp_path / "heron-fees.txt",
+        "The Heron Freight surcharge is computed as $$fee = 2 x weight$$ per parcel.\n",
     )
     _upload(page, doc)
     _ask(page, "How is the Heron Freight surcharge computed?", "Heron")
@@ -353,3 +354,43 @@ def test_llm_answers_stream_then_show_checked_citations(browser: Any, llm_app: t
     assert "369 billion" in failed and "[1]" in failed
     assert "the LLM (openai model 'scripted' at http://127.0.0.1:" in failed, failed
     context.close()
+
+
+def test_a_second_page_load_lists_documents_added_since_the_server_started(
+    browser: Any, server: str, tmp_path: Path
+) -> None:
+    doc = write(tmp_path / "late" / "heron-depot.txt", "The Heron depot opened in May 2026.\n")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    first = context.new_page()
+    first.goto(server)
+    first.wait_for_selector("#rag-question textarea")
+    _upload(first, doc)  # added by one page...
+    second = context.new_page()
+    second.goto(server)  # ...listed on the next page load
+    second.wait_for_selector("#rag-question textarea")
+    _open_documents(second)
+    second.wait_for_function(
+        "(document.querySelector('#rag-docs')?.innerText || '').includes('uploads/heron-depot.txt')",
+        timeout=30_000,
+    )
+    listed = second.locator("#rag-docs").inner_text()
+    assert "pilot-zones.md" in listed and str(tmp_path.parent) not in listed  # no server paths
+    context.close()
+
+
+def test_the_trash_icon_starts_a_new_conversation(page: Any) -> None:
+    _ask(page, "When was the first comprehensive pilot zone set up?", "2015")
+    assert page.locator("#rag-sources .rag-card").count() >= 1
+    page.locator("#rag-chat button[aria-label='Clear']").first.click()
+    page.wait_for_function("document.querySelectorAll(\"#rag-chat [data-testid='bot']\").length === 0")
+    page.wait_for_function(
+        "document.querySelector('#rag-sources').innerText.includes('Sources of the latest answer')"
+    )
+    # no hidden history is left: an elliptical follow-up has nothing to lean on, so it is refused
+    _ask(page, "In which year?", "could not find")
+
+
+def test_sources_show_no_server_paths(page: Any, server: str) -> None:
+    _ask(page, "What was China's cross-border e-commerce trade worth in 2024?", "[1]")
+    panel = page.locator("#rag-sources").inner_text()
+    assert ".md" in panel and "/tmp/" not in panel and "site-packages" not in panel

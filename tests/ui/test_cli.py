@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -231,3 +232,25 @@ def test_kill_9_at_random_moments_of_indexing_never_breaks_the_index(tmp_path: P
     assert "Round 4: depot 39 moved to Ningbo." in bot.document_text(str((docs / "report-39.txt").resolve()))
     generations = {p.name.split(".")[1] for p in idx.iterdir() if p.name.startswith("vectors.")}
     assert len(generations) == 1  # the killed runs' files, and the versions read meanwhile, were collected
+
+
+@pytest.mark.integration
+def test_uploads_in_a_chat_on_the_bundled_corpus_never_change_the_bundled_index(
+    bundled_bot: Any, tmp_path: Path
+) -> None:
+    from rag import Assistant
+    from ui.app import ChatApp
+    from ui.cli import own_copy
+
+    bundled = Path(bundled_bot.info().path)
+    before = (bundled / "manifest.json").read_bytes()
+    data = tmp_path / "data"
+    chat = ChatApp(Assistant.load(own_copy(bundled, data)), data, temp_dir=tmp_path / "temp")
+    doc = write(tmp_path / "temp" / "x1" / "heron.txt", "The Heron depot opened in May 2026.\n")
+    report, _ = chat.add_files([str(doc)])
+    assert report is not None and report.documents_added
+    assert (bundled / "manifest.json").read_bytes() == before
+    assert own_copy(bundled, data) == data / "index"  # made once, then reused
+    bad = write(tmp_path / "temp" / "x2" / "tool.pdf", b"MZ\x90\x00 an executable renamed .pdf")
+    chat.add_files([str(bad)])
+    assert not (data / "uploads" / "tool.pdf").exists()  # a skipped upload is not kept

@@ -116,3 +116,18 @@ def test_upload_names_stay_in_the_folder_and_keep_their_extension(name: str, saf
     from ui.app import MAX_NAME_CHARS, safe_name
 
     assert safe_name(name) == safe and len(safe_name(name)) <= MAX_NAME_CHARS
+
+
+def test_the_passage_around_a_quote_starts_and_ends_at_a_word_and_scores_are_never_negative() -> None:
+    text = ("alpha beta gamma delta " * 40) + "The quoted sentence is here." + (" epsilon zeta eta" * 40)
+    start = text.index("The quoted")
+    quote = Citation(1, "d", "/srv/data/d.txt", "", "The quoted sentence is here.", start, start + 28, -0.2)
+    answer = Answer("q", "The quoted sentence is here. [1]", False, (quote,), (), "q", 0.9)
+    panel = render.sources_html(
+        answer, {"d": text}, show_scores=True, show_uncited=False, shown=lambda s: "d.txt"
+    )
+    passage = panel.split('<div class="rag-passage">')[1].split("</div>")[0]
+    body = passage.removeprefix("… ").removesuffix(" …")
+    assert body.split(" ")[0] in ("alpha", "beta", "gamma", "delta")
+    assert body.split(" ")[-1] in ("epsilon", "zeta", "eta")
+    assert "score 0.00" in panel and "/srv/data" not in panel and "d.txt" in panel
