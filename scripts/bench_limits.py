@@ -127,17 +127,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     figures: dict[str, Any] = {"limits": vars(Limits()), "sentence_split_seconds": {}, "cases": {}}
-    text = _prose(8_000_000)
-    for mb in (1, 2, 4, 8):
-        t0 = time.perf_counter()
-        n = len(sentence_spans(text[: mb * 1_000_000]))
-        figures["sentence_split_seconds"][f"{mb} MB"] = {
-            "seconds": round(time.perf_counter() - t0, 2),
-            "sentences": n,
-        }
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        # smallest first: RUSAGE_CHILDREN keeps the maximum over all cases
         (tmp / "long-line.txt").write_text("x" * 10_000_000, encoding="utf-8")
         figures["cases"]["10 MB line without spaces"] = _index_one(tmp / "long-line.txt", tmp)
         _docx(tmp / "bomb.docx", 300_000_000)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, write
+from tests.conftest import ROOT, free_port, write
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -37,12 +36,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from rag.assistant import Assistant, bundled_corpus_dir
@@ -51,7 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("chat")
     shutil.copytree(bundled_corpus_dir(), tmp / "corpus")
     bot = Assistant.build([tmp / "corpus"], tmp / "index")
-    port = _free_port()
+    port = free_port()
     demo = serve(ChatApp(bot, tmp / "data"), port=port, block=False)
     yield f"http://127.0.0.1:{port}"
     demo.close()
@@ -303,7 +296,7 @@ def llm_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any
     Assistant.build([tmp / "corpus"], tmp / "index")
     with ScriptedServer("openai") as llm:
         settings = Settings(answer_mode="llm", llm=LLMConfig("openai", "scripted", llm.url, timeout=5))
-        port = _free_port()
+        port = free_port()
         demo = serve(ChatApp(Assistant.load(tmp / "index", settings), tmp / "data"), port=port, block=False)
         yield f"http://127.0.0.1:{port}", llm
         demo.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import pytest
 
 from rag import Answer
 from tests import smollm
+from tests.conftest import free_port
 
 pytestmark = [
     pytest.mark.integration,
@@ -29,15 +29,9 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llm_env() -> Iterator[dict[str, str]]:
-    port = _free_port()
+    port = free_port()
     proc = smollm.start(port)
     yield {
         "RAG_LLM_BACKEND": "openai",
@@ -99,7 +93,7 @@ def test_chat_streams_the_real_model_then_shows_the_checked_answer(
 def test_killing_the_model_mid_stream_falls_back_to_the_quotes(bundled_bot: Any) -> None:
     from rag.entry import mode_settings
 
-    port = _free_port()
+    port = free_port()
     proc = smollm.start(port)
     env = {
         "RAG_LLM_BACKEND": "openai",

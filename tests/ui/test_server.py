@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -17,16 +16,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import write
+from tests.conftest import free_port, write
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +34,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any,
     write(docs / "walrus.txt", "The Walrus Point hub employs 312 packers.\n")
     bot = Assistant.build([docs], tmp / "index")
     app = ChatApp(bot, tmp / "data", temp_dir=tmp / "gradio-temp")
-    port = _free_port()
+    port = free_port()
     demo = serve(app, port=port, block=False)
     yield f"http://127.0.0.1:{port}", app, tmp
     demo.close()
