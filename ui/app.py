@@ -29,18 +29,23 @@ EXAMPLES = [
     "What did Zhou Rui propose at the Boao Forum?",
 ]
 CSS = """
+:root { --rag-card-bg: #ffffff; --rag-card-fg: #111827; --rag-muted: #4b5563; --rag-border: #e5e7eb;
+  --rag-uncited-bg: #f9fafb; --rag-n: #1d4ed8; }
+.dark { --rag-card-bg: #1f2937; --rag-card-fg: #f3f4f6; --rag-muted: #cbd5e1; --rag-border: #374151;
+  --rag-uncited-bg: #111827; --rag-n: #93c5fd; }
 .rag-sources { font-size: 14px; line-height: 1.45; }
-.rag-empty { color: #6b7280; padding: 8px; }
-.rag-card { border: 1px solid #e5e7eb; border-radius: 8px; padding: 10px 12px; margin-bottom: 10px; background: #fff; }
-.rag-uncited { background: #f9fafb; }
-.rag-n { color: #1d4ed8; font-weight: 700; }
-.rag-score { color: #6b7280; font-size: 12px; margin-left: 6px; }
-.rag-file { color: #6b7280; font-size: 12px; word-break: break-all; margin: 2px 0 6px; }
+.rag-empty { color: var(--rag-muted); padding: 8px; }
+.rag-card { border: 1px solid var(--rag-border); border-radius: 8px; padding: 10px 12px; margin-bottom: 10px;
+  background: var(--rag-card-bg); color: var(--rag-card-fg); }
+.rag-uncited { background: var(--rag-uncited-bg); }
+.rag-n { color: var(--rag-n); font-weight: 700; }
+.rag-score { color: var(--rag-muted); font-size: 12px; margin-left: 6px; }
+.rag-file { color: var(--rag-muted); font-size: 12px; word-break: break-all; margin: 2px 0 6px; }
 .rag-passage { white-space: pre-wrap; }
-.rag-passage mark, .rag-doc-text mark { background: #fde68a; padding: 0 2px; }
-.rag-doc-text { white-space: pre-wrap; max-height: 260px; overflow-y: auto; border-top: 1px solid #e5e7eb;
+.rag-passage mark, .rag-doc-text mark { background: #fde68a; color: #111827; padding: 0 2px; }
+.rag-doc-text { white-space: pre-wrap; max-height: 260px; overflow-y: auto; border-top: 1px solid var(--rag-border);
   margin-top: 6px; padding-top: 6px; }
-.rag-jump { font-size: 12px; }
+.rag-jump { font-size: 12px; color: var(--rag-n); }
 .rag-refused-note { color: #92400e; background: #fffbeb; border: 1px solid #fcd34d; border-radius: 6px; padding: 6px 8px; }
 """
 

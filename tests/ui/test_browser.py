@@ -387,3 +387,42 @@ def test_sources_show_no_server_paths(page: Any, server: str) -> None:
     _ask(page, "What was China's cross-border e-commerce trade worth in 2024?", "[1]")
     panel = page.locator("#rag-sources").inner_text()
     assert ".md" in panel and "/tmp/" not in panel and "site-packages" not in panel
+
+
+_CONTRAST = """(selector) => {
+    const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const lum = ([r, g, b]) => {
+        const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+        for (; el; el = el.parentElement) {
+            const c = getComputedStyle(el).backgroundColor;
+            if (c && !c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c;
+        }
+        return 'rgb(255, 255, 255)';
+    };
+    const el = document.querySelector(selector);
+    const a = lum(rgb(getComputedStyle(el).color)), b = lum(rgb(background(el)));
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_sources_are_readable_in_both_themes(browser: Any, server: str, theme: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=theme)
+    page = context.new_page()
+    page.goto(f"{server}/?__theme={theme}")
+    page.wait_for_selector("#rag-question textarea")
+    _ask(page, "When was the first comprehensive pilot zone set up?", "2015")
+    assert page.evaluate("document.body.classList.contains('dark')") == (theme == "dark")
+    _shot(page, f"10-sources-{theme}")
+    for selector in (
+        "#rag-sources .rag-passage",
+        "#rag-sources .rag-file",
+        "#rag-sources mark",
+        "#rag-sources .rag-n",
+    ):
+        ratio = page.evaluate(_CONTRAST, selector)
+        assert ratio >= 4.5, f"{selector} in {theme} mode: contrast {ratio:.2f}, WCAG AA asks 4.5"
+    context.close()
