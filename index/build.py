@@ -258,7 +258,8 @@ def _embed(
 ) -> np.ndarray:
     """Embed `texts` in batches, advancing a progress bar after each."""
     vectors = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-    step = max(batch_size, 1) * 4
+    # about 20 progress steps for a small job (so a bar moves), four batches at a time for a large one
+    step = max(max(batch_size, 1) // 8, 1, min(max(batch_size, 1) * 4, len(texts) // 20))
     for i in range(0, len(texts), step):
         batch = texts[i : i + step]
         vectors[i : i + len(batch)] = embedder.embed_documents(batch)

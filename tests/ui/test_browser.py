@@ -6,6 +6,7 @@ Screenshots of each step go to `test-artifacts/` (git-ignored).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -199,6 +200,11 @@ def test_upload_shows_progress_while_indexing(page: Any, tmp_path: Path) -> None
     ]
     doc = write(tmp_path / "yiwu-depots.txt", "\n\n".join(paragraphs) + "\n")
     _open_documents(page)
+    page.evaluate(
+        """() => { window.__progress = [];
+            setInterval(() => { const bar = document.querySelector('#rag-docs .progress-level');
+                if (bar) window.__progress.push(bar.innerText); }, 50); }"""
+    )
     page.set_input_files("#rag-upload input[type=file]", str(doc))
     bar = page.locator("#rag-docs .progress-level", has_text="Embedding")
     bar.wait_for(state="visible", timeout=60_000)
@@ -209,6 +215,10 @@ def test_upload_shows_progress_while_indexing(page: Any, tmp_path: Path) -> None
         timeout=180_000,
     )
     assert "yiwu-depots.txt" in page.locator("#rag-docs").inner_text()
+    # the bar moves while the chunks are embedded, not only at the end
+    texts = page.evaluate("window.__progress")
+    seen = [float(m.group(1)) for t in texts if (m := re.match(r"Embedding - ([\d.]+)%", t))]
+    assert len(set(seen)) >= 3 and seen == sorted(seen), sorted(set(texts))[:40]
 
 
 def test_bad_uploads_get_a_clear_message_and_the_rest_go_in(page: Any, tmp_path: Path) -> None:
