@@ -254,3 +254,17 @@ def test_uploads_in_a_chat_on_the_bundled_corpus_never_change_the_bundled_index(
     bad = write(tmp_path / "temp" / "x2" / "tool.pdf", b"MZ\x90\x00 an executable renamed .pdf")
     chat.add_files([str(bad)])
     assert not (data / "uploads" / "tool.pdf").exists()  # a skipped upload is not kept
+
+
+@pytest.mark.unit
+def test_format_answer_lists_each_quote_under_its_own_source_when_sources_alternate() -> None:
+    one = Citation(1, "a", "docs/a.md", "A", "First quote.", 0, 12, 0.8)
+    two = Citation(2, "b", "docs/b.md", "B", "Second quote.", 5, 18, 0.7)
+    again = Citation(1, "a", "docs/a.md", "A", "Third quote.", 40, 52, 0.6)
+    answer = Answer(
+        "q", "First quote. [1] Second quote. [2] Third quote. [1]", False, (one, two, again), (), "q", 0.8
+    )
+    lines = format_answer(answer).splitlines()
+    a, b = lines.index("[1] A — docs/a.md"), lines.index("[2] B — docs/b.md")
+    assert lines[a + 1 : a + 3] == ["    chars 0-12, score 0.80", "    chars 40-52, score 0.60"]
+    assert lines[b + 1 :] == ["    chars 5-18, score 0.70"]
