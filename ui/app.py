@@ -273,6 +273,7 @@ def build_ui(app: ChatApp) -> Any:
                 headers=["Title", "File", "Chunks"],
                 value=render.documents_table(app.bot.documents(), app.shown),
                 interactive=False,
+                show_search="search",  # a long list is found by typing part of a title or file name
                 elem_id="rag-docs",
             )
             with gr.Row():

@@ -436,3 +436,14 @@ def test_sources_are_readable_in_both_themes(browser: Any, server: str, theme: s
         ratio = page.evaluate(_CONTRAST, selector)
         assert ratio >= 4.5, f"{selector} in {theme} mode: contrast {ratio:.2f}, WCAG AA asks 4.5"
     context.close()
+
+
+def test_the_document_list_is_searchable(page: Any) -> None:
+    _open_documents(page)
+    docs = page.locator("#rag-docs")
+    page.wait_for_function(
+        "(document.querySelector('#rag-docs')?.innerText || '').includes('boao-forum-2025.md')"
+    )
+    page.locator("#rag-docs input[placeholder='Search...']").fill("pilot-zones")
+    page.wait_for_function("!document.querySelector('#rag-docs').innerText.includes('boao-forum-2025.md')")
+    assert "pilot-zones.md" in docs.inner_text()
