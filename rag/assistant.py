@@ -201,6 +201,19 @@ class Assistant:
         """The indexed documents, by source."""
         return sorted(self._current().store.documents.values(), key=lambda d: d.source)
 
+    def documents_named(self, names: Collection[str]) -> list[str]:
+        """The ids of the documents `names` name: each a document id, a source, or a file name
+        (every document of that file). An unknown name is an InputError listing some valid ones."""
+        docs = self.documents()
+        ids: list[str] = []
+        for name in names:
+            found = [d.doc_id for d in docs if name in (d.doc_id, d.source, d.file_name)]
+            if not found:
+                known = ", ".join(sorted({d.file_name for d in docs})[:8])
+                raise InputError(f"no document named '{name}' in the index; try one of: {known}")
+            ids += [i for i in found if i not in ids]
+        return ids
+
     def document_text(self, doc_id: str) -> str:
         """The extracted text of an indexed document (citation offsets index into it)."""
         return self._current().store.text(doc_id)

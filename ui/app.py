@@ -249,6 +249,13 @@ def build_ui(app: ChatApp) -> Any:
                         max_lines=4,
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
+                scope = gr.Dropdown(
+                    choices=render.document_choices(app.bot.documents(), app.shown),
+                    value=[],
+                    multiselect=True,
+                    label="Search only in (empty: all documents)",
+                    elem_id="rag-scope",
+                )
                 with gr.Row():
                     new_chat = gr.Button("New conversation", size="sm", elem_id="rag-new")
                 if (
@@ -278,7 +285,7 @@ def build_ui(app: ChatApp) -> Any:
             )
             with gr.Row():
                 to_remove = gr.Dropdown(
-                    choices=render.document_choices(app.bot.documents()),
+                    choices=render.document_choices(app.bot.documents(), app.shown),
                     value=None,
                     label="Document to remove",
                     scale=4,
@@ -293,6 +300,7 @@ def build_ui(app: ChatApp) -> Any:
             k: float,
             scores: bool,
             uncited: bool,
+            only: list[str] | None,
         ) -> Iterator[tuple[Any, ...]]:
             history = list(history or [])
             if not text or not text.strip():
@@ -304,7 +312,8 @@ def build_ui(app: ChatApp) -> Any:
             answer: Answer | None = None
             partial = ""
             try:
-                for item in app.bot.chat(sess).stream(text, k=int(k)):
+                within = [d.doc_id for d in app.bot.documents() if d.source in set(only)] if only else None
+                for item in app.bot.chat(sess).stream(text, k=int(k), within=within):
                     if isinstance(item, Answer):
                         answer = item
                     else:  # an LLM's words as they arrive; the checked answer replaces them
@@ -351,7 +360,7 @@ def build_ui(app: ChatApp) -> Any:
             return (
                 render.upload_summary(report, refused),
                 render.documents_table(docs, app.shown),
-                gr.update(choices=render.document_choices(docs), value=None),
+                gr.update(choices=render.document_choices(docs, app.shown), value=None),
                 None,
             )
 
@@ -366,7 +375,7 @@ def build_ui(app: ChatApp) -> Any:
             return (
                 f"Removed {render.as_markdown_text(name)}.",
                 render.documents_table(docs, app.shown),
-                gr.update(choices=render.document_choices(docs), value=None),
+                gr.update(choices=render.document_choices(docs, app.shown), value=None),
             )
 
         def api_ask(question: str, history: list[str] | None = None, k: int = 0) -> dict[str, Any]:
@@ -383,7 +392,7 @@ def build_ui(app: ChatApp) -> Any:
                 raise gr.Error(str(exc), print_exception=False) from None
 
         outputs = [chatbot, question, session, last_answer, sources]
-        inputs = [question, chatbot, session, top_k, show_scores, show_uncited]
+        inputs = [question, chatbot, session, top_k, show_scores, show_uncited, scope]
         question.submit(respond, inputs, outputs, api_visibility="private")
         send.click(respond, inputs, outputs, api_visibility="private")
         new_chat.click(
@@ -396,30 +405,36 @@ def build_ui(app: ChatApp) -> Any:
 
         def refresh_documents() -> tuple[Any, ...]:
             docs = app.bot.documents()
-            return render.documents_table(docs, app.shown), gr.update(choices=render.document_choices(docs))
+            choices = render.document_choices(docs, app.shown)
+            return (
+                render.documents_table(docs, app.shown),
+                gr.update(choices=choices),
+                gr.update(choices=choices),
+            )
 
         # every page load lists the documents as they are now (uploads since start, `rag index` runs)
-        demo.load(refresh_documents, None, [docs_table, to_remove], api_visibility="private")
+        demo.load(refresh_documents, None, [docs_table, to_remove, scope], api_visibility="private")
         show_scores.change(
             rerender, [last_answer, show_scores, show_uncited], sources, api_visibility="private"
         )
         show_uncited.change(
             rerender, [last_answer, show_scores, show_uncited], sources, api_visibility="private"
         )
+        refreshed = [docs_table, to_remove, scope]
         upload.upload(
             add,
             upload,
             [upload_status, docs_table, to_remove, upload],
             show_progress_on=docs_table,
             api_visibility="private",
-        )
+        ).then(refresh_documents, None, refreshed, api_visibility="private")
         remove_btn.click(
             remove,
             to_remove,
             [upload_status, docs_table, to_remove],
             show_progress_on=upload_status,
             api_visibility="private",
-        )
+        ).then(refresh_documents, None, refreshed, api_visibility="private")
         gr.api(api_ask, api_name="ask")
     return demo
 

@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-k", "--top-k", type=int, default=None, help="passages to read (default 6)")
     p.add_argument("--retriever", choices=RETRIEVERS, help="how passages are found (default: hybrid)")
     p.add_argument(
+        "--doc",
+        action="append",
+        metavar="NAME",
+        help="search only this document (a file name, source or id; repeat for several)",
+    )
+    p.add_argument(
         "--reranker",
         default=env.get("RAG_RERANKER"),
         help="CrossEncoder folder or name that re-orders the passages (default: none)",
@@ -138,7 +144,8 @@ def _ask(args: argparse.Namespace) -> int:
     )
     question = check_question(args.question, settings.max_question_chars)  # before the model loads
     bot = _open(args.index_dir, settings)
-    answer = bot.ask(question, k=args.top_k, retriever=args.retriever)
+    within = bot.documents_named(args.doc) if args.doc else None
+    answer = bot.ask(question, k=args.top_k, within=within, retriever=args.retriever)
     print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else format_answer(answer))
     return 0
 

@@ -160,11 +160,14 @@ def documents_table(documents: list[DocumentInfo], shown: Callable[[str], str] =
     return [[d.title or d.file_name, shown(d.source), str(d.n_chunks)] for d in documents]
 
 
-def document_choices(documents: list[DocumentInfo]) -> list[tuple[str, str]]:
-    """(label, source) pairs for the remove list: the file name, or the whole source when names repeat."""
+def document_choices(
+    documents: list[DocumentInfo], shown: Callable[[str], str] = str
+) -> list[tuple[str, str]]:
+    """(label, source) pairs for document menus: the file name, or the source (as `shown` gives
+    it) when names repeat."""
     names = [d.file_name for d in documents]
     return [
-        (name if names.count(name) == 1 else d.source, d.source)
+        (name if names.count(name) == 1 else shown(d.source), d.source)
         for name, d in zip(names, documents, strict=True)
     ]
 

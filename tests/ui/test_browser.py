@@ -447,3 +447,17 @@ def test_the_document_list_is_searchable(page: Any) -> None:
     page.locator("#rag-docs input[placeholder='Search...']").fill("pilot-zones")
     page.wait_for_function("!document.querySelector('#rag-docs').innerText.includes('boao-forum-2025.md')")
     assert "pilot-zones.md" in docs.inner_text()
+
+
+def test_a_question_can_be_limited_to_chosen_documents(page: Any) -> None:
+    page.locator("#rag-scope input").click()
+    page.locator("[role=option][aria-label='about-the-sources.md']").click()
+    page.keyboard.press("Escape")
+    _ask(page, "How many comprehensive pilot zones for cross-border e-commerce does China have?", "")
+    page.wait_for_function(
+        """() => { const bots = document.querySelectorAll("#rag-chat [data-testid='bot']");
+            const last = bots[bots.length - 1].innerText;
+            return !last.includes('Searching the documents') && (last.includes('[1]') || last.includes('could not find')); }"""
+    )
+    assert "pilot-zones.md" not in page.locator("#rag-sources").inner_text()
+    assert "165" not in _last_bot(page)

@@ -56,6 +56,19 @@ def test_index_then_ask_json(tmp_path: Path) -> None:
     assert "Hangzhou" in cite["quote"]
     assert (docs / "zones.md").read_text()[cite["start"] : cite["end"]] == cite["quote"]
 
+    # --doc: only that document is searched; an unknown name is one line naming the valid ones
+    result = rag(
+        "ask", "Where was the first pilot zone?", "--index-dir", str(idx), "--doc", "trade.txt", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    assert all(c["source"].endswith("trade.txt") for c in json.loads(result.stdout)["citations"])
+    assert all(p["source"].endswith("trade.txt") for p in json.loads(result.stdout)["passages"])
+    _one_line_error(
+        rag("ask", "Where?", "--index-dir", str(idx), "--doc", "nope.md"),
+        "no document named 'nope.md'",
+        "trade.txt, zones.md",
+    )
+
     result = rag("info", "--index-dir", str(idx))
     assert result.returncode == 0, result.stderr
     assert "documents: 2, chunks: 2" in result.stdout and "zones.md  (1 chunks)  Zones" in result.stdout
