@@ -9,10 +9,12 @@ One `ChatApp` per process holds the model and the index; each browser session ha
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,21 @@ class ChatApp:
         self.upload_dir = data_dir / "uploads"
         self.temp_dir = temp_dir
         self._common: tuple[int, Path] | None = None
+
+    def record_feedback(self, question: str, answer: str, liked: bool | str) -> Path:
+        """Append a thumbs up/down to `feedback.jsonl` in the data folder (one JSON object a line:
+        time, question, answer text, liked), for later eval sets; returns the file."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "feedback.jsonl"
+        row = {
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "question": question,
+            "answer": answer,
+            "liked": liked,
+        }
+        with path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return path
 
     def holds_bundled_corpus(self) -> bool:
         """Whether the index holds the bundled e-commerce corpus (by its files' names)."""
@@ -201,6 +218,13 @@ def _free_name(folder: Path, name: str, src: Path) -> Path:
         n += 1
         dest = folder / f"{Path(name).stem} ({n}){Path(name).suffix}"
     return dest
+
+
+def _message_text(content: Any) -> str:
+    """A chat message's markdown: a string, or (as Gradio sends it back) a list of text parts."""
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
 
 
 def _gradio_upload_dir() -> Path:
@@ -398,6 +422,17 @@ def build_ui(app: ChatApp) -> Any:
         new_chat.click(
             reset, None, [chatbot, session, last_answer, sources, question], api_visibility="private"
         )
+
+        def feedback(history: list[dict[str, Any]], like: gr.LikeData) -> None:
+            index = like.index if isinstance(like.index, int) else like.index[0]
+            asked = [m for m in history[:index] if m.get("role") == "user"]
+            question = render.plain_text(_message_text(asked[-1]["content"])) if asked else ""
+            app.record_feedback(
+                question, render.plain_text(_message_text(history[index]["content"])), like.liked
+            )
+
+        feedback.__annotations__["like"] = gr.LikeData  # resolved here: gradio is imported in this function
+        chatbot.like(feedback, chatbot, None, api_visibility="private")
         # the chat's own trash icon starts a new conversation too: follow-ups and sources go with it
         chatbot.clear(
             reset, None, [chatbot, session, last_answer, sources, question], api_visibility="private"

@@ -24,6 +24,12 @@ def as_markdown_text(text: str) -> str:
     return escaped.replace("://", ":&#47;&#47;")
 
 
+def plain_text(message: str) -> str:
+    """The text a chat message shows, from its markdown (`as_markdown_text` undone, bold marks dropped)."""
+    text = message.replace(":&#47;&#47;", "://").replace("**", "")
+    return html.unescape(re.sub(r"\\([\\`*_{}\[\]()#+\-.!|>~])", r"\1", text))
+
+
 def question_message(question: str) -> str:
     return as_markdown_text(question)
 

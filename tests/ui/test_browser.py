@@ -37,6 +37,9 @@ pytestmark = [
 ]
 
 
+SERVER_DATA: dict[str, Path] = {}  # each test server's data folder
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from rag.assistant import Assistant, bundled_corpus_dir
@@ -47,6 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     bot = Assistant.build([tmp / "corpus"], tmp / "index")
     port = free_port()
     demo = serve(ChatApp(bot, tmp / "data"), port=port, block=False)
+    SERVER_DATA[f"http://127.0.0.1:{port}"] = tmp / "data"
     yield f"http://127.0.0.1:{port}"
     demo.close()
 
@@ -461,3 +465,24 @@ def test_a_question_can_be_limited_to_chosen_documents(page: Any) -> None:
     )
     assert "pilot-zones.md" not in page.locator("#rag-sources").inner_text()
     assert "165" not in _last_bot(page)
+
+
+def test_thumbs_up_and_down_are_stored_for_later_evals(page: Any, server: str) -> None:
+    question = "When was the first comprehensive pilot zone set up?"
+    _ask(page, question, "2015")
+    bot = page.locator("#rag-chat [data-testid='bot']").last
+    bot.hover()
+    page.locator("#rag-chat button[aria-label='Like']").last.click()
+    page.locator("#rag-chat button[aria-label='Dislike']").last.click()
+    feedback = SERVER_DATA[server] / "feedback.jsonl"
+    deadline = time.monotonic() + 10
+    while (
+        time.monotonic() < deadline
+        and len(feedback.read_text().splitlines() if feedback.exists() else []) < 2
+    ):
+        time.sleep(0.1)
+    rows = [json.loads(line) for line in feedback.read_text().splitlines()]
+    assert [r["liked"] for r in rows[-2:]] == [True, False]
+    assert (
+        rows[-1]["question"] == question and "2015." in rows[-1]["answer"] and "\\" not in rows[-1]["answer"]
+    )

@@ -131,3 +131,9 @@ def test_the_passage_around_a_quote_starts_and_ends_at_a_word_and_scores_are_nev
     assert body.split(" ")[0] in ("alpha", "beta", "gamma", "delta")
     assert body.split(" ")[-1] in ("epsilon", "zeta", "eta")
     assert "score 0.00" in panel and "/srv/data" not in panel and "d.txt" in panel
+
+
+def test_plain_text_undoes_the_chat_markdown_escaping() -> None:
+    text = "cross-border e-commerce, set up in 2015. See https://x.y/a_b (1) #tag <b>*</b>"
+    assert render.plain_text(render.as_markdown_text(text)) == text
+    assert render.plain_text(render.as_markdown_text("It was 165.") + " **\\[1\\]**") == "It was 165. [1]"
