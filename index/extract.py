@@ -9,7 +9,8 @@ from __future__ import annotations
 import codecs
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from index.limits import Limits
@@ -29,10 +30,10 @@ _BOMS = (
 )
 
 
-def read_bytes(path: Path, limits: Limits | None) -> bytes:
-    """The file's bytes, or SkipFile when it is empty, too large, gone or unreadable. Without
-    `limits` any size is read (a .jsonl collection: its limits are per record)."""
-    try:
+def check_file(path: Path, limits: Limits | None) -> None:
+    """SkipFile when the file is empty, too large, gone or unreadable; nothing is read. Without
+    `limits` any size passes (a .jsonl collection: its limits are per record)."""
+    with _reasons():
         size = path.stat().st_size
         if size == 0:
             raise SkipFile("empty file")
@@ -41,7 +42,21 @@ def read_bytes(path: Path, limits: Limits | None) -> bytes:
                 f"{size / 1024 / 1024:.1f} MB, over the {limits.max_file_mb:g} MB limit "
                 "(RAG_MAX_FILE_MB); split the file or raise the limit"
             )
+        path.open("rb").close()  # readable by this user
+
+
+def read_bytes(path: Path, limits: Limits | None) -> bytes:
+    """The file's bytes, after `check_file`."""
+    check_file(path, limits)
+    with _reasons():
         return path.read_bytes()
+
+
+@contextmanager
+def _reasons() -> Iterator[None]:
+    """OS errors while reading a file, as SkipFile reasons a person can act on."""
+    try:
+        yield
     except FileNotFoundError:
         raise SkipFile("the file vanished while the run was reading the folder") from None
     except PermissionError:
@@ -130,7 +145,7 @@ def _read_pdf(path: Path, limits: Limits) -> tuple[str, str]:
 
     from pypdf import PdfReader
 
-    read_bytes(path, limits)  # the size limit, and a clear reason for a vanished file
+    check_file(path, limits)  # the size limit, and a clear reason for a vanished file
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings on damaged files are ours to word
     try:
         reader = PdfReader(str(path))
@@ -161,7 +176,7 @@ def _read_pdf(path: Path, limits: Limits) -> tuple[str, str]:
 def _read_docx(path: Path, limits: Limits) -> tuple[str, str]:
     import docx2txt
 
-    read_bytes(path, limits)
+    check_file(path, limits)
     try:
         with zipfile.ZipFile(path) as z:
             names = z.namelist()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.extract import PARSED_SUFFIXES, SkipFile, bound_text, decode, extract, read_bytes
+from index.extract import PARSED_SUFFIXES, SkipFile, bound_text, check_file, decode, extract, read_bytes
 from index.find import SUPPORTED_SUFFIXES, find_files
 from index.limits import Limits
 from index.types import Document, Skipped
@@ -75,7 +75,7 @@ def load_file(
     if suffix == ".jsonl":
         return _read_jsonl(path, limits)
     if worker is not None and suffix in PARSED_SUFFIXES:
-        read_bytes(path, limits)  # size and existence, before a process is asked
+        check_file(path, limits)  # size and existence, before a process is asked
         title, text = worker.extract(path)
     else:
         title, text = extract(str(path), limits)

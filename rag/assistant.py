@@ -329,6 +329,17 @@ def bundled_corpus_dir() -> Path:
     return Path(str(resources.files("rag") / "corpus"))
 
 
+def bundled_index_dir(
+    cache_dir: str | os.PathLike[str] | None = None, settings: Settings | None = None, progress: bool = False
+) -> Path:
+    """The folder of the bundled corpus's index, built on first use (nothing is opened otherwise)."""
+    settings = settings or Settings()
+    index_dir = cached_index_dir([bundled_corpus_dir()], settings.index, cache_dir)
+    if not (index_dir / MANIFEST).exists():
+        Assistant.bundled(cache_dir, settings, progress)
+    return index_dir
+
+
 def cached_index_dir(
     paths: Sequence[str | os.PathLike[str]], settings: IndexSettings, cache_dir: str | os.PathLike[str] | None
 ) -> Path:

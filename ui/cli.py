@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag import RETRIEVERS, Answer, Assistant, IndexSettings, Settings, check_question
+from rag.assistant import bundled_index_dir
 from rag.entry import add_mode_argument, limit_settings, mode_settings, run_command
 
 
@@ -155,17 +156,14 @@ def _chat(args: argparse.Namespace) -> int:
     from ui.app import ChatApp, serve
 
     settings = Settings(**mode_settings(args.mode, os.environ), **limit_settings(os.environ))
-    bot = _open(args.index_dir, settings)
-    index_dir = Path(bot.info().path)
+    if args.index_dir:
+        index_dir = Path(args.index_dir).expanduser()
+    else:  # the bundled index (built on first use), opened below through the chat's own copy only
+        index_dir = bundled_index_dir(os.environ.get("RAG_CACHE_DIR"), settings, sys.stderr.isatty())
     data_dir = Path(args.data_dir) if args.data_dir else index_dir.with_name(index_dir.name + ".data")
     if not args.index_dir:  # uploads go to the chat's own copy, never the bundled index `rag ask` reads
-        chat_index = data_dir / "index"
-        if not (chat_index / "manifest.json").exists():
-            shutil.copytree(
-                index_dir, chat_index, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.lock")
-            )
-        bot = Assistant.load(chat_index, settings)
-        index_dir = chat_index
+        index_dir = own_copy(index_dir, data_dir)
+    bot = Assistant.load(index_dir, settings)
     print(f"Serving the chat on http://{args.host}:{args.port} (index: {index_dir}); Ctrl-C stops it.")
     serve(ChatApp(bot, data_dir), host=args.host, port=args.port)
     return 0
