@@ -51,6 +51,44 @@ CSS = """
 .rag-refused-note { color: #92400e; background: #fffbeb; border: 1px solid #fcd34d; border-radius: 6px; padding: 6px 8px; }
 """
 
+# Runs in the page's <head>. (1) The chat's copy button copies the message as the user reads it,
+# not its escaped Markdown (the inverse of `render.as_markdown_text`, as `render.plain_text` does).
+# (2) The theme chosen with the "Light / dark" button is kept in the browser and applied on load;
+# without a choice the OS setting (or ?__theme=) decides, as Gradio does.
+HEAD = r"""<script>
+(() => {
+  let lastClick = null;
+  document.addEventListener("click", (e) => { lastClick = e.target; }, true);
+  const clip = navigator.clipboard;
+  if (clip && clip.writeText) {
+    const write = clip.writeText.bind(clip);
+    const plain = (t) => {
+      const box = document.createElement("textarea");
+      box.innerHTML = t.replaceAll(":&#47;&#47;", "://").replaceAll("**", "")
+        .replace(/\\([\\`*_{}\[\]()#+\-.!|>~])/g, "$1");
+      return box.value;
+    };
+    clip.writeText = (t) =>
+      write(lastClick && lastClick.closest && lastClick.closest("#rag-chat") ? plain(String(t)) : t);
+  }
+  const apply = () => {
+    const chosen = localStorage.getItem("rag-theme");
+    const dark = chosen === "dark";
+    if (chosen && document.body.classList.contains("dark") !== dark) document.body.classList.toggle("dark", dark);
+  };
+  const start = () => {
+    apply();  // and again whenever Gradio sets its own theme class
+    new MutationObserver(apply).observe(document.body, { attributes: true, attributeFilter: ["class"] });
+  };
+  if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
+})();
+</script>"""
+TOGGLE_THEME_JS = """() => {
+  const dark = !document.body.classList.contains("dark");
+  document.body.classList.toggle("dark", dark);
+  localStorage.setItem("rag-theme", dark ? "dark" : "light");
+}"""
+
 
 class ChatApp:
     """The process-wide state behind the UI: one assistant, and the folder uploads are copied to."""
@@ -282,6 +320,8 @@ def build_ui(app: ChatApp) -> Any:
                 )
                 with gr.Row():
                     new_chat = gr.Button("New conversation", size="sm", elem_id="rag-new")
+                    theme = gr.Button("Light / dark", size="sm", elem_id="rag-theme")
+                    theme.click(None, js=TOGGLE_THEME_JS)
                 if (
                     app.holds_bundled_corpus()
                 ):  # the examples ask about it; on other documents they would mislead
@@ -489,6 +529,7 @@ def serve(app: ChatApp, host: str = "127.0.0.1", port: int | None = None, block:
         max_file_size=f"{MAX_UPLOAD_MB}mb",
         theme=gr.themes.Soft(),
         css=CSS,
+        head=HEAD,
         footer_links=["api"],
         quiet=True,
     )

@@ -486,3 +486,39 @@ def test_thumbs_up_and_down_are_stored_for_later_evals(page: Any, server: str) -
     assert (
         rows[-1]["question"] == question and "2015." in rows[-1]["answer"] and "\\" not in rows[-1]["answer"]
     )
+
+
+def test_copy_gives_the_text_as_shown_not_its_markdown(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page = context.new_page()
+    page.goto(server)
+    page.wait_for_selector("#rag-question textarea")
+    _ask(page, "When was the first comprehensive pilot zone set up?", "2015")
+    bot = page.locator("#rag-chat [data-testid='bot']").last
+    bot.hover()
+    page.locator("#rag-chat button[aria-label='Copy message']").last.click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == _last_bot(page).strip()
+    assert "2015." in copied and "[1]" in copied and "\\" not in copied and "**" not in copied
+    context.close()
+
+
+def test_the_theme_toggle_switches_and_is_remembered(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="light")
+    page = context.new_page()
+    page.goto(server)
+    page.wait_for_selector("#rag-question textarea")
+    assert not page.evaluate("document.body.classList.contains('dark')")
+    page.click("#rag-theme")
+    assert page.evaluate("document.body.classList.contains('dark')")
+    _ask(page, "When was the first comprehensive pilot zone set up?", "2015")
+    for selector in ("#rag-sources .rag-passage", "#rag-sources mark"):
+        assert page.evaluate(_CONTRAST, selector) >= 4.5
+    page.reload()
+    page.wait_for_selector("#rag-question textarea")
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.body.classList.contains('dark')")  # the choice is kept
+    page.click("#rag-theme")
+    assert not page.evaluate("document.body.classList.contains('dark')")
+    context.close()
