@@ -48,6 +48,8 @@ CSS = """
 .rag-doc-text { white-space: pre-wrap; max-height: 260px; overflow-y: auto; border-top: 1px solid var(--rag-border);
   margin-top: 6px; padding-top: 6px; }
 .rag-jump { font-size: 12px; color: var(--rag-n); }
+.rag-flash { outline: 3px solid var(--rag-n); }
+#rag-chat [data-testid='bot'] strong { cursor: pointer; }
 .rag-refused-note { color: #92400e; background: #fffbeb; border: 1px solid #fcd34d; border-radius: 6px; padding: 6px 8px; }
 """
 
@@ -58,7 +60,13 @@ CSS = """
 HEAD = r"""<script>
 (() => {
   let lastClick = null;
-  document.addEventListener("click", (e) => { lastClick = e.target; }, true);
+  document.addEventListener("click", (e) => {
+    lastClick = e.target;
+    // a click on an answer's [n] marker: after its sources are shown, card n is brought into view
+    const mark = e.target.closest && e.target.closest("#rag-chat [data-testid='bot'] strong");
+    const n = mark && /^\[(\d+)\]$/.exec(mark.textContent.trim());
+    window.ragCited = n ? Number(n[1]) : null;
+  }, true);
   const clip = navigator.clipboard;
   if (clip && clip.writeText) {
     const write = clip.writeText.bind(clip);
@@ -83,6 +91,14 @@ HEAD = r"""<script>
   if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
 })();
 </script>"""
+SHOW_CITED_JS = """() => {
+  const card = document.getElementById("rag-src-" + (window.ragCited || 1));
+  window.ragCited = null;
+  if (!card) return;
+  card.scrollIntoView({ block: "nearest" });
+  card.classList.add("rag-flash");
+  setTimeout(() => card.classList.remove("rag-flash"), 1200);
+}"""
 TOGGLE_THEME_JS = """() => {
   const dark = !document.body.classList.contains("dark");
   document.body.classList.toggle("dark", dark);
@@ -290,6 +306,7 @@ def build_ui(app: ChatApp) -> Any:
     with gr.Blocks(title="Document chat", analytics_enabled=False, fill_height=True) as demo:
         session = gr.State([])  # this browser session's answers, for follow-ups
         last_answer = gr.State(None)
+        answered = gr.State({})  # chat message index -> its Answer, so any answer can show its sources
         gr.Markdown("## Ask your documents\n" + _subtitle(app))
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
@@ -365,14 +382,15 @@ def build_ui(app: ChatApp) -> Any:
             scores: bool,
             uncited: bool,
             only: list[str] | None,
+            by_message: dict[int, Answer] | None,
         ) -> Iterator[tuple[Any, ...]]:
             history = list(history or [])
             if not text or not text.strip():
-                yield history, "", sess, gr.skip(), gr.skip()
+                yield history, "", sess, gr.skip(), gr.skip(), gr.skip()
                 return
             history.append({"role": "user", "content": render.question_message(text)})
             history.append({"role": "assistant", "content": "_Searching the documents…_"})
-            yield history, "", sess, gr.skip(), gr.skip()
+            yield history, "", sess, gr.skip(), gr.skip(), gr.skip()
             answer: Answer | None = None
             partial = ""
             try:
@@ -383,15 +401,16 @@ def build_ui(app: ChatApp) -> Any:
                     else:  # an LLM's words as they arrive; the checked answer replaces them
                         partial += item
                         history[-1] = {"role": "assistant", "content": render.partial_message(partial)}
-                        yield history, "", sess, gr.skip(), gr.skip()
+                        yield history, "", sess, gr.skip(), gr.skip(), gr.skip()
             except RagError as exc:
                 history[-1] = {
                     "role": "assistant",
                     "content": "> **Error.** " + render.as_markdown_text(str(exc)),
                 }
-                yield history, "", sess, gr.skip(), gr.skip()
+                yield history, "", sess, gr.skip(), gr.skip(), gr.skip()
                 return
             assert answer is not None
+            shown_answers = {**(by_message or {}), len(history) - 1: answer}
             html_sources = render.sources_html(answer, app.document_texts(answer), scores, uncited, app.shown)
             steps = 1 if answer.refused or answer.mode == "llm" else len(answer.citations)
             for i in range(1, steps + 1):  # stream sentence by sentence as the answer is laid out
@@ -402,6 +421,7 @@ def build_ui(app: ChatApp) -> Any:
                     sess,
                     (answer if i == steps else gr.skip()),
                     (html_sources if i == steps else gr.skip()),
+                    (shown_answers if i == steps else gr.skip()),
                 )
 
         def rerender(answer: Answer | None, scores: bool, uncited: bool) -> str:
@@ -409,7 +429,19 @@ def build_ui(app: ChatApp) -> Any:
             return render.sources_html(answer, texts, scores, uncited, app.shown)
 
         def reset() -> tuple[Any, ...]:
-            return [], [], None, render.sources_html(None, {}, True, False), ""
+            return [], [], None, render.sources_html(None, {}, True, False), "", {}
+
+        def pick(
+            by_message: dict[int, Answer], scores: bool, uncited: bool, selected: gr.SelectData
+        ) -> tuple[Any, ...]:
+            """A click on an answer (or one of its [n]) shows that answer's sources."""
+            index = selected.index if isinstance(selected.index, int) else selected.index[0]
+            answer = (by_message or {}).get(index)
+            if answer is None:
+                return gr.skip(), gr.skip()
+            return answer, rerender(answer, scores, uncited)
+
+        pick.__annotations__["selected"] = gr.SelectData  # resolved here, as for `feedback` below
 
         def add(files: list[Any] | None, progress: Any = gr.Progress(track_tqdm=True)) -> tuple[Any, ...]:  # noqa: B008
             paths = [f if isinstance(f, str) else f.name for f in files or []]
@@ -455,13 +487,15 @@ def build_ui(app: ChatApp) -> Any:
             except RagError as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
 
-        outputs = [chatbot, question, session, last_answer, sources]
-        inputs = [question, chatbot, session, top_k, show_scores, show_uncited, scope]
+        outputs = [chatbot, question, session, last_answer, sources, answered]
+        inputs = [question, chatbot, session, top_k, show_scores, show_uncited, scope, answered]
         question.submit(respond, inputs, outputs, api_visibility="private")
         send.click(respond, inputs, outputs, api_visibility="private")
-        new_chat.click(
-            reset, None, [chatbot, session, last_answer, sources, question], api_visibility="private"
-        )
+        cleared = [chatbot, session, last_answer, sources, question, answered]
+        new_chat.click(reset, None, cleared, api_visibility="private")
+        chatbot.select(
+            pick, [answered, show_scores, show_uncited], [last_answer, sources], api_visibility="private"
+        ).then(None, js=SHOW_CITED_JS)
 
         def feedback(history: list[dict[str, Any]], like: gr.LikeData) -> None:
             index = like.index if isinstance(like.index, int) else like.index[0]
@@ -474,9 +508,7 @@ def build_ui(app: ChatApp) -> Any:
         feedback.__annotations__["like"] = gr.LikeData  # resolved here: gradio is imported in this function
         chatbot.like(feedback, chatbot, None, api_visibility="private")
         # the chat's own trash icon starts a new conversation too: follow-ups and sources go with it
-        chatbot.clear(
-            reset, None, [chatbot, session, last_answer, sources, question], api_visibility="private"
-        )
+        chatbot.clear(reset, None, cleared, api_visibility="private")
 
         def refresh_documents() -> tuple[Any, ...]:
             docs = app.bot.documents()

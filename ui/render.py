@@ -75,7 +75,7 @@ def sources_html(
     """The sources panel: each cited source, its passage with the quote highlighted, the whole
     document. `shown` turns a document's source into what the page may show (no server paths)."""
     if answer is None:
-        return '<div class="rag-sources rag-empty">Sources of the latest answer appear here.</div>'
+        return '<div class="rag-sources rag-empty">Sources appear here. Click an answer, or its [n], to see its sources again.</div>'
     parts = ['<div class="rag-sources">']
     if answer.refused:
         missing = (

@@ -391,7 +391,7 @@ def test_the_trash_icon_starts_a_new_conversation(page: Any) -> None:
     page.locator("#rag-chat button[aria-label='Clear']").first.click()
     page.wait_for_function("document.querySelectorAll(\"#rag-chat [data-testid='bot']\").length === 0")
     page.wait_for_function(
-        "document.querySelector('#rag-sources').innerText.includes('Sources of the latest answer')"
+        "document.querySelector('#rag-sources').innerText.includes('Sources appear here')"
     )
     # no hidden history is left: an elliptical follow-up has nothing to lean on, so it is refused
     _ask(page, "In which year?", "could not find")
@@ -522,3 +522,23 @@ def test_the_theme_toggle_switches_and_is_remembered(browser: Any, server: str) 
     page.click("#rag-theme")
     assert not page.evaluate("document.body.classList.contains('dark')")
     context.close()
+
+
+def test_every_answer_keeps_its_sources_and_its_markers_open_them(page: Any) -> None:
+    _ask(page, "When was the first comprehensive pilot zone set up?", "2015")
+    first = page.locator("#rag-sources .rag-passage mark").first.inner_text()
+    _ask(page, "What did Zhou Rui propose at the Boao Forum?", "Zhou")
+    assert first not in page.locator("#rag-sources").inner_text()
+    page.locator("#rag-chat [data-testid='bot']").first.locator("strong", has_text="[1]").click()
+    page.wait_for_function(
+        "(quote) => document.querySelector('#rag-sources').innerText.includes(quote)",
+        arg=first,
+        timeout=10_000,
+    )
+    page.wait_for_selector("#rag-src-1.rag-flash", timeout=5_000)  # the cited card is brought into view
+    page.locator("#rag-chat [data-testid='bot']").last.click()
+    page.wait_for_function(
+        "(quote) => !document.querySelector('#rag-sources').innerText.includes(quote)",
+        arg=first,
+        timeout=10_000,
+    )
