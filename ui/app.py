@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 from rag import SUPPORTED_SUFFIXES, Answer, Assistant, BuildReport, InputError, RagError, file_name
 from rag.assistant import bundled_corpus_dir
+from rag.export import conversation_json, conversation_markdown
 from ui import render
 
 MAX_UPLOAD_MB = 50
@@ -117,6 +119,7 @@ class ChatApp:
         self.upload_dir = data_dir / "uploads"
         self.temp_dir = temp_dir
         self._common: tuple[int, Path] | None = None
+        self._exports: tempfile.TemporaryDirectory[str] | None = None
 
     def record_feedback(self, question: str, answer: str, liked: bool | str) -> Path:
         """Append a thumbs up/down to `feedback.jsonl` in the data folder (one JSON object a line:
@@ -249,6 +252,18 @@ class ChatApp:
             origin.unlink(missing_ok=True)
         return docs[0].file_name
 
+    def export(self, answers: list[Answer], session: str) -> tuple[Path, Path]:
+        """The conversation as Markdown and JSON files (`rag.export`), paths as `shown` gives them;
+        one pair per browser session, rewritten after each answer, in a folder removed at exit."""
+        if self._exports is None:
+            self._exports = tempfile.TemporaryDirectory(prefix="rag-exports-")
+        folder = Path(self._exports.name) / (re.sub(r"[^A-Za-z0-9]", "", session) or "session")
+        folder.mkdir(exist_ok=True)
+        md, js = folder / "conversation.md", folder / "conversation.json"
+        md.write_text(conversation_markdown(answers, self.shown), encoding="utf-8")
+        js.write_text(conversation_json(answers, self.shown), encoding="utf-8")
+        return md, js
+
 
 def safe_name(name: str) -> str:
     """A file name that cannot leave the uploads folder: no path parts, no odd characters, at most
@@ -338,6 +353,12 @@ def build_ui(app: ChatApp) -> Any:
                 with gr.Row():
                     new_chat = gr.Button("New conversation", size="sm", elem_id="rag-new")
                     theme = gr.Button("Light / dark", size="sm", elem_id="rag-theme")
+                    export_md = gr.DownloadButton(
+                        "Export Markdown", size="sm", interactive=False, elem_id="rag-export-md"
+                    )
+                    export_json = gr.DownloadButton(
+                        "Export JSON", size="sm", interactive=False, elem_id="rag-export-json"
+                    )
                     theme.click(None, js=TOGGLE_THEME_JS)
                 if (
                     app.holds_bundled_corpus()
@@ -443,6 +464,14 @@ def build_ui(app: ChatApp) -> Any:
 
         pick.__annotations__["selected"] = gr.SelectData  # resolved here, as for `feedback` below
 
+        def exports(sess: list[Answer], request: gr.Request) -> tuple[Any, ...]:
+            if not sess:
+                return gr.update(value=None, interactive=False), gr.update(value=None, interactive=False)
+            md, js = app.export(sess, request.session_hash or "session")
+            return gr.update(value=str(md), interactive=True), gr.update(value=str(js), interactive=True)
+
+        exports.__annotations__["request"] = gr.Request
+
         def add(files: list[Any] | None, progress: Any = gr.Progress(track_tqdm=True)) -> tuple[Any, ...]:  # noqa: B008
             paths = [f if isinstance(f, str) else f.name for f in files or []]
             if not paths:
@@ -493,6 +522,7 @@ def build_ui(app: ChatApp) -> Any:
         send.click(respond, inputs, outputs, api_visibility="private")
         cleared = [chatbot, session, last_answer, sources, question, answered]
         new_chat.click(reset, None, cleared, api_visibility="private")
+        session.change(exports, session, [export_md, export_json], api_visibility="private")
         chatbot.select(
             pick, [answered, show_scores, show_uncited], [last_answer, sources], api_visibility="private"
         ).then(None, js=SHOW_CITED_JS)

@@ -390,9 +390,7 @@ def test_the_trash_icon_starts_a_new_conversation(page: Any) -> None:
     assert page.locator("#rag-sources .rag-card").count() >= 1
     page.locator("#rag-chat button[aria-label='Clear']").first.click()
     page.wait_for_function("document.querySelectorAll(\"#rag-chat [data-testid='bot']\").length === 0")
-    page.wait_for_function(
-        "document.querySelector('#rag-sources').innerText.includes('Sources appear here')"
-    )
+    page.wait_for_function("document.querySelector('#rag-sources').innerText.includes('Sources appear here')")
     # no hidden history is left: an elliptical follow-up has nothing to lean on, so it is refused
     _ask(page, "In which year?", "could not find")
 
@@ -542,3 +540,25 @@ def test_every_answer_keeps_its_sources_and_its_markers_open_them(page: Any) -> 
         arg=first,
         timeout=10_000,
     )
+
+
+def test_the_conversation_exports_as_markdown_and_json_with_its_citations(page: Any) -> None:
+    _ask(page, "When was the first comprehensive pilot zone set up?", "2015")
+    _ask(page, "Who won the 2022 FIFA World Cup?", "Not found")
+    page.wait_for_selector("#rag-export-json:not([disabled])", timeout=10_000)
+    with page.expect_download() as got:
+        page.click("#rag-export-json")
+    turns = json.loads(Path(got.value.path()).read_text(encoding="utf-8"))["turns"]
+    assert [t["question"] for t in turns] == [
+        "When was the first comprehensive pilot zone set up?",
+        "Who won the 2022 FIFA World Cup?",
+    ]
+    assert turns[1]["refused"] and not turns[1]["citations"]
+    cited = turns[0]["citations"][0]
+    assert "2015" in cited["quote"] and cited["end"] - cited["start"] == len(cited["quote"])
+    assert not Path(cited["source"]).is_absolute()  # no server paths
+    with page.expect_download() as got:
+        page.click("#rag-export-md")
+    markdown = Path(got.value.path()).read_text(encoding="utf-8")
+    assert "**Question:** When was the first comprehensive pilot zone set up?" in markdown
+    assert f"[1] {cited['title']}" in markdown and "_Not found._" in markdown
