@@ -59,6 +59,7 @@ CSS = """
 # not its escaped Markdown (the inverse of `render.as_markdown_text`, as `render.plain_text` does).
 # (2) The theme chosen with the "Light / dark" button is kept in the browser and applied on load;
 # without a choice the OS setting (or ?__theme=) decides, as Gradio does.
+SEARCHING = "_Searching the documents…_"  # the answer's place while it is being found
 HEAD = r"""<script>
 (() => {
   let lastClick = null;
@@ -343,6 +344,7 @@ def build_ui(app: ChatApp) -> Any:
                         max_lines=4,
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
+                    stop = gr.Button("Stop", variant="stop", scale=1, elem_id="rag-stop")
                 scope = gr.Dropdown(
                     choices=render.document_choices(app.bot.documents(), app.shown),
                     value=[],
@@ -410,7 +412,7 @@ def build_ui(app: ChatApp) -> Any:
                 yield history, "", sess, gr.skip(), gr.skip(), gr.skip()
                 return
             history.append({"role": "user", "content": render.question_message(text)})
-            history.append({"role": "assistant", "content": "_Searching the documents…_"})
+            history.append({"role": "assistant", "content": SEARCHING})
             yield history, "", sess, gr.skip(), gr.skip(), gr.skip()
             answer: Answer | None = None
             partial = ""
@@ -472,6 +474,27 @@ def build_ui(app: ChatApp) -> Any:
 
         exports.__annotations__["request"] = gr.Request
 
+        def regenerate(
+            history: list[dict[str, Any]],
+            sess: list[Answer],
+            k: float,
+            scores: bool,
+            uncited: bool,
+            only: list[str] | None,
+            by_message: dict[int, Answer] | None,
+            retried: gr.RetryData,
+        ) -> Iterator[tuple[Any, ...]]:
+            """Ask the last question again (a new LLM answer in llm mode), in place of its answer."""
+            index = retried.index if isinstance(retried.index, int) else retried.index[0]
+            old = (by_message or {}).get(index + 1)
+            text = old.question if old else render.plain_text(_message_text(history[index]["content"]))
+            earlier = list(sess[:-1]) if old is not None and sess and sess[-1] == old else list(sess)
+            kept = {i: a for i, a in (by_message or {}).items() if i < index}
+            for out in respond(text, history[:index], earlier, k, scores, uncited, only, kept):
+                yield (out[0], gr.skip(), *out[2:])  # what the user is typing meanwhile stays
+
+        regenerate.__annotations__["retried"] = gr.RetryData
+
         def add(files: list[Any] | None, progress: Any = gr.Progress(track_tqdm=True)) -> tuple[Any, ...]:  # noqa: B008
             paths = [f if isinstance(f, str) else f.name for f in files or []]
             if not paths:
@@ -518,8 +541,24 @@ def build_ui(app: ChatApp) -> Any:
 
         outputs = [chatbot, question, session, last_answer, sources, answered]
         inputs = [question, chatbot, session, top_k, show_scores, show_uncited, scope, answered]
-        question.submit(respond, inputs, outputs, api_visibility="private")
-        send.click(respond, inputs, outputs, api_visibility="private")
+        asked = [
+            question.submit(respond, inputs, outputs, api_visibility="private"),
+            send.click(respond, inputs, outputs, api_visibility="private"),
+            chatbot.retry(regenerate, inputs[1:], outputs, api_visibility="private"),
+        ]
+
+        def stopped(history: list[dict[str, Any]]) -> Any:
+            """The unfinished answer, marked as stopped (it was never checked, so it cites nothing)."""
+            last = history[-1] if history else None
+            if not last or last.get("role") != "assistant":
+                return gr.skip()
+            text = _message_text(last["content"])
+            if not (text.endswith(" ▌") or text == SEARCHING):
+                return gr.skip()
+            kept = "" if text == SEARCHING else text[: -len(" ▌")] + " "
+            return [*history[:-1], {"role": "assistant", "content": kept + "_(stopped)_"}]
+
+        stop.click(stopped, chatbot, chatbot, cancels=asked, api_visibility="private")  # type: ignore[arg-type]
         cleared = [chatbot, session, last_answer, sources, question, answered]
         new_chat.click(reset, None, cleared, api_visibility="private")
         session.change(exports, session, [export_md, export_json], api_visibility="private")

@@ -562,3 +562,47 @@ def test_the_conversation_exports_as_markdown_and_json_with_its_citations(page: 
     markdown = Path(got.value.path()).read_text(encoding="utf-8")
     assert "**Question:** When was the first comprehensive pilot zone set up?" in markdown
     assert f"[1] {cited['title']}" in markdown and "_Not found._" in markdown
+
+
+def test_regenerate_replaces_the_last_answer_and_stop_ends_a_slow_one(
+    browser: Any, llm_app: tuple[str, Any]
+) -> None:
+    from tests.llm_servers import Script
+
+    url, llm = llm_app
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#rag-question textarea")
+    llm.script(Script(template="China has 165 comprehensive pilot zones [{n:165}]."))
+    _ask(page, "How many comprehensive pilot zones does China have?", "165 comprehensive")
+    bots = page.locator("#rag-chat [data-testid='bot']")
+    assert bots.count() == 1
+    llm.script(Script(template="There are 165 such zones in China [{n:165}]."))
+    bots.last.hover()
+    page.locator("#rag-chat button[aria-label='Retry']").last.click()
+    page.wait_for_function(
+        """() => { const b = document.querySelectorAll("#rag-chat [data-testid='bot']");
+                   return b.length === 1 && b[0].innerText.includes("There are 165 such zones"); }""",
+        timeout=30_000,
+    )
+    assert page.locator("#rag-chat [data-testid='user']").count() == 1
+
+    llm.script(Script(template="China has 165 comprehensive pilot zones [{n:165}]. " * 4, piece_delay=0.5))
+    page.fill("#rag-question textarea", "How many comprehensive pilot zones does China have?")
+    page.press("#rag-question textarea", "Enter")
+    page.wait_for_function(
+        """() => { const b = document.querySelectorAll("#rag-chat [data-testid='bot']");
+                   return b.length === 2 && b[1].innerText.includes("▌"); }""",
+        timeout=30_000,
+    )
+    page.click("#rag-stop")
+    page.wait_for_function(
+        """() => { const b = document.querySelectorAll("#rag-chat [data-testid='bot']");
+                   return b[1].innerText.includes("(stopped)"); }""",
+        timeout=10_000,
+    )
+    page.wait_for_timeout(4_000)  # the stream would have finished and been checked by now
+    final = _last_bot(page)
+    assert "(stopped)" in final and "▌" not in final and "pilot zones. [1]" not in final
+    context.close()
