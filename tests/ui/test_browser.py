@@ -606,3 +606,23 @@ def test_regenerate_replaces_the_last_answer_and_stop_ends_a_slow_one(
     final = _last_bot(page)
     assert "(stopped)" in final and "▌" not in final and "pilot zones. [1]" not in final
     context.close()
+
+
+def test_a_phone_sized_screen_shows_everything_without_sideways_scrolling(browser: Any, server: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(server)
+    page.wait_for_selector("#rag-question textarea")
+    _ask(page, "When was the first comprehensive pilot zone set up?", "2015")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    boxes = page.evaluate(
+        """() => Object.fromEntries(["#rag-chat", "#rag-ask", "#rag-sources .rag-card"].map((s) => {
+              const r = document.querySelector(s).getBoundingClientRect();
+              return [s, { left: r.left, right: r.right, top: r.top + scrollY, bottom: r.bottom + scrollY }];
+           }))"""
+    )
+    for selector, box in boxes.items():
+        assert box["left"] >= 0 and box["right"] <= 390, f"{selector} leaves the screen: {box}"
+    assert boxes["#rag-sources .rag-card"]["top"] >= boxes["#rag-chat"]["bottom"]  # stacked under the chat
+    _shot(page, "13-phone")
+    context.close()
