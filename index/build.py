@@ -152,6 +152,7 @@ def build_index(
                 len(chunks),
                 len(doc.text),
                 dict(doc.metadata),
+                doc.pages,
             )
             store.add(
                 info, doc.text, chunks, chunk_vectors[row : row + len(chunks)], (doc_spans, doc_vectors)
@@ -216,6 +217,7 @@ def _is_changed(store: IndexStore, doc: Document) -> bool:
         or info.content_hash != content_hash(doc.text)
         or info.title != doc.title
         or info.metadata != doc.metadata
+        or info.pages != doc.pages
     )
 
 

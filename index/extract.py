@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from index.limits import Limits
+from index.types import Extracted
 
 
 class SkipFile(Exception):
@@ -100,14 +101,14 @@ def bound_text(text: str, limits: Limits) -> str:
     return re.sub(rf"\S{{{limits.max_word_chars + 1},}}", "…", text)
 
 
-def extract(path: str, limits: Limits) -> tuple[str, str]:
-    """`(title, text)` of a plain-text, Markdown, HTML, PDF or .docx file."""
+def extract(path: str, limits: Limits) -> Extracted:
+    """The title and text of a plain-text, Markdown, HTML, PDF or .docx file (and a PDF's pages)."""
     p = Path(path)
-    reader = _READERS[p.suffix.lower()]
-    title, text = reader(p, limits)
-    if not text.strip():
+    found = _READERS[p.suffix.lower()](p, limits)
+    if not found.text.strip():
         raise SkipFile("no text in the file (empty, or a scanned PDF without a text layer)")
-    return _valid(title), _valid(bound_text(text, limits))
+    # bound_text leaves a PDF's text as it is (its pages were bounded one by one, so their starts hold)
+    return Extracted(_valid(found.title), _valid(bound_text(found.text, limits)), found.pages)
 
 
 def _valid(text: str) -> str:
@@ -119,16 +120,16 @@ def _valid(text: str) -> str:
         return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _read_text(path: Path, limits: Limits) -> tuple[str, str]:
+def _read_text(path: Path, limits: Limits) -> Extracted:
     text = decode(read_bytes(path, limits))
     title = ""
     if path.suffix.lower() in (".md", ".markdown"):
         heading = re.search(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", text[:100_000], flags=re.MULTILINE)
         title = heading.group(1) if heading else ""
-    return title, text
+    return Extracted(title, text)
 
 
-def _read_html(path: Path, limits: Limits) -> tuple[str, str]:
+def _read_html(path: Path, limits: Limits) -> Extracted:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(decode(read_bytes(path, limits)), "html.parser")
@@ -137,10 +138,10 @@ def _read_html(path: Path, limits: Limits) -> tuple[str, str]:
         tag.decompose()
     body = soup.body or soup
     lines = (line.strip() for line in body.get_text("\n").splitlines())
-    return title, "\n\n".join(line for line in lines if line)
+    return Extracted(title, "\n\n".join(line for line in lines if line))
 
 
-def _read_pdf(path: Path, limits: Limits) -> tuple[str, str]:
+def _read_pdf(path: Path, limits: Limits) -> Extracted:
     import logging
 
     from pypdf import PdfReader
@@ -154,7 +155,7 @@ def _read_pdf(path: Path, limits: Limits) -> tuple[str, str]:
         pages: list[str] = []
         total = 0
         for page in reader.pages:
-            pages.append((page.extract_text() or "").strip())
+            pages.append(bound_text((page.extract_text() or "").strip(), limits))
             total += len(pages[-1])
             if total > limits.max_text_chars:
                 bound_text("x" * total, limits)  # raises: the same reason as for any long text
@@ -170,10 +171,14 @@ def _read_pdf(path: Path, limits: Limits) -> tuple[str, str]:
         raise SkipFile(
             f"unreadable PDF ({type(exc).__name__}: {_short(exc)}); re-export or re-download it"
         ) from None
-    return title, "\n\n".join(p for p in pages if p)
+    starts, at = [], 0
+    for text in pages:  # the text joins the pages that have text with a blank line
+        starts.append(at)
+        at += len(text) + 2 if text else 0
+    return Extracted(title, "\n\n".join(p for p in pages if p), tuple(starts))
 
 
-def _read_docx(path: Path, limits: Limits) -> tuple[str, str]:
+def _read_docx(path: Path, limits: Limits) -> Extracted:
     import docx2txt
 
     check_file(path, limits)
@@ -197,14 +202,14 @@ def _read_docx(path: Path, limits: Limits) -> tuple[str, str]:
         raise SkipFile(
             f"not a valid .docx ({type(exc).__name__}: {_short(exc)}); re-save it from the word processor"
         ) from None
-    return "", re.sub(r"\n{3,}", "\n\n", text).strip()
+    return Extracted("", re.sub(r"\n{3,}", "\n\n", text).strip())
 
 
 def _short(exc: BaseException) -> str:
     return (str(exc).splitlines() or [""])[0][:160]
 
 
-_READERS: dict[str, Callable[[Path, Limits], tuple[str, str]]] = {
+_READERS: dict[str, Callable[[Path, Limits], Extracted]] = {
     ".txt": _read_text,
     ".md": _read_text,
     ".markdown": _read_text,

@@ -76,10 +76,10 @@ def load_file(
         return _read_jsonl(path, limits)
     if worker is not None and suffix in PARSED_SUFFIXES:
         check_file(path, limits)  # size and existence, before a process is asked
-        title, text = worker.extract(path)
+        found = worker.extract(path)
     else:
-        title, text = extract(str(path), limits)
-    doc = Document(doc_id=str(path), source=str(path), origin=str(path), title=title, text=text)
+        found = extract(str(path), limits)
+    doc = Document(str(path), str(path), str(path), found.title, found.text, pages=found.pages)
     return [doc], []
 
 

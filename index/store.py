@@ -119,7 +119,10 @@ class IndexStore:
             store.generation = int(manifest["generation"])
             store._reader_lock = _read_lock(root, store.generation)
             store.created_at = manifest.get("created_at", store.created_at)
-            store.documents = {d["doc_id"]: DocumentInfo(**d) for d in manifest["documents"]}
+            store.documents = {
+                d["doc_id"]: DocumentInfo(**{**d, "pages": tuple(d.get("pages", ()))})
+                for d in manifest["documents"]
+            }
             store._faiss = faiss.read_index(str(root / manifest["files"]["vectors"]))
             if "bm25" in manifest["files"]:
                 store._bm25 = BM25Index.load(root / manifest["files"]["bm25"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,22 @@ class Document:
     title: str
     text: str
     metadata: dict[str, str] = field(default_factory=dict)
+    pages: tuple[int, ...] = ()  # a PDF's: where page i + 1 starts in `text` (see `page_at`)
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What a file's parser found: its title, its text, and for a PDF where each page starts."""
+
+    title: str
+    text: str
+    pages: tuple[int, ...] = ()
+
+
+def page_at(pages: tuple[int, ...], offset: int) -> int | None:
+    """The page (from 1) that holds character `offset` of a text whose pages start at `pages`;
+    None for a text without pages."""
+    return bisect.bisect_right(pages, offset) or None if pages else None
 
 
 @dataclass(frozen=True)
@@ -60,6 +77,7 @@ class DocumentInfo:
     n_chars: int
     # a .jsonl record's other fields (e.g. author, outlet, date); absent from indexes built before
     metadata: dict[str, str] = field(default_factory=dict)
+    pages: tuple[int, ...] = ()  # a PDF's page starts (`Document.pages`); absent from indexes built before
 
     @property
     def file_name(self) -> str:

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from index.extract import SkipFile, extract
 from index.limits import Limits
+from index.types import Extracted
 
 
 class ExtractWorker:
@@ -36,7 +37,7 @@ class ExtractWorker:
         self._proc: subprocess.Popen[str] | None = None
         self._replies: queue.Queue[str] = queue.Queue()
 
-    def extract(self, path: Path) -> tuple[str, str]:
+    def extract(self, path: Path) -> Extracted:
         proc = self._start()
         assert proc.stdin is not None
         try:
@@ -59,7 +60,7 @@ class ExtractWorker:
             self.close()
         if "skip" in reply:
             raise SkipFile(reply["skip"])
-        return reply["title"], reply["text"]
+        return Extracted(reply["title"], reply["text"], tuple(reply.get("pages", ())))
 
     def _start(self) -> subprocess.Popen[str]:
         if self._proc is None or self._proc.poll() is not None:
@@ -141,8 +142,8 @@ def _serve(limits: Limits) -> None:
 def _handle(path: str, limits: Limits) -> dict[str, Any]:
     out_of_memory = False
     try:
-        title, text = extract(path, limits)
-        return {"title": title, "text": text}
+        found = extract(path, limits)
+        return {"title": found.title, "text": found.text, "pages": list(found.pages)}
     except SkipFile as exc:
         return {"skip": str(exc)}
     except MemoryError:

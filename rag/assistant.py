@@ -16,7 +16,7 @@ from index.errors import InputError, RagError
 from index.find import find_files
 from index.settings import IndexSettings
 from index.store import MANIFEST, IndexStore
-from index.types import DocumentInfo
+from index.types import DocumentInfo, page_at
 from rag.answer import ExtractiveAnswerer
 from rag.chat import ChatSession
 from rag.generate import GenerativeAnswerer
@@ -264,6 +264,19 @@ class Assistant:
         question = check_question(question, self.settings.max_question_chars)
         k = _check_k(k or self.settings.top_k)
         loaded = self._current()
+        for item in self._stream(loaded, question, k, within, retriever, followup, live):
+            yield _with_pages(item, loaded.store) if isinstance(item, Answer) else item
+
+    def _stream(
+        self,
+        loaded: _Loaded,
+        question: str,
+        k: int,
+        within: Collection[str] | None,
+        retriever: str | None,
+        followup: FollowUp | None,
+        live: bool,
+    ) -> Iterator[str | Answer]:
         search = loaded.retrievers[check_retriever(retriever or self.settings.retriever)]
         if loaded.generator is not None:
             resolved, failure = loaded.generator.standalone(question, followup)
@@ -308,6 +321,19 @@ class Assistant:
         search = self._current().retrievers[check_retriever(retriever or self.settings.retriever)]
         question = check_question(question, self.settings.max_question_chars)
         return search.retrieve(question, _check_k(k), within=within)
+
+
+def _with_pages(answer: Answer, store: IndexStore) -> Answer:
+    """`answer` with the page of each quote from a PDF."""
+    if not any(store.documents[c.doc_id].pages for c in answer.citations if c.doc_id in store.documents):
+        return answer
+    cited = tuple(
+        replace(c, page=page_at(store.documents[c.doc_id].pages, c.start))
+        if c.doc_id in store.documents
+        else c
+        for c in answer.citations
+    )
+    return replace(answer, citations=cited)
 
 
 def check_question(question: str, max_chars: int = Settings.max_question_chars) -> str:

@@ -38,6 +38,7 @@ def conversation_dict(answers: Sequence[Answer], shown: Callable[[str], str] = s
                         "quote": c.quote,
                         "start": c.start,
                         "end": c.end,
+                        "page": c.page,
                     }
                     for c in a.citations
                 ],
@@ -62,7 +63,7 @@ def conversation_markdown(answers: Sequence[Answer], shown: Callable[[str], str]
             lines += [f"**Answer:** {one_line(a.text)}", ""]
         for c in a.citations:
             where = f"{c.title} ({shown(c.source)})" if c.title else shown(c.source)
-            lines.append(f'- [{c.n}] {where}, characters {c.start}-{c.end}: "{one_line(c.quote)}"')
+            lines.append(f'- [{c.n}] {where}, {c.place}: "{one_line(c.quote)}"')
         if a.citations:
             lines.append("")
     return "\n".join(lines)

@@ -51,10 +51,17 @@ class Citation:
     start: int
     end: int
     score: float
+    page: int | None = None  # the PDF page the quote starts on (from 1); None for other documents
 
     @property
     def file_name(self) -> str:
         return file_name(self.source)
+
+    @property
+    def place(self) -> str:
+        """Where the quote is: "chars 120-180", with "page 3, " before it in a PDF."""
+        chars = f"chars {self.start}-{self.end}"
+        return f"page {self.page}, {chars}" if self.page else chars
 
 
 @dataclass(frozen=True)

@@ -210,7 +210,7 @@ def format_answer(answer: Answer) -> str:
             quotes = [c for c in answer.citations if c.n == n]
             first = quotes[0]
             lines.append(f"[{n}] {first.title + ' — ' if first.title else ''}{first.source}")
-            lines += [f"    chars {c.start}-{c.end}, score {c.score:.2f}" for c in quotes]
+            lines += [f"    {c.place}, score {c.score:.2f}" for c in quotes]
     return "\n".join(lines)
 
 

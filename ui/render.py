@@ -123,7 +123,7 @@ def _source_card(
     return (
         f'<div class="rag-card" id="rag-src-{c.n}">'
         f'<div class="rag-card-head"><span class="rag-n">[{c.n}]</span> <b>{title}</b>{score}</div>'
-        f'<div class="rag-file">{html.escape(shown(c.source))}</div>'
+        f'<div class="rag-file">{html.escape(shown(c.source))}{f", page {c.page}" if c.page else ""}</div>'
         f'<div class="rag-passage">{"… " if lo else ""}{passage}{" …" if hi < len(text) else ""}</div>'
         f'<details class="rag-doc"><summary>Whole document</summary>'
         f'<div class="rag-doc-text">{full}</div></details>'

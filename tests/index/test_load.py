@@ -176,7 +176,7 @@ def test_a_parser_past_its_time_or_memory_is_stopped_and_the_next_file_read(tmp_
     with ExtractWorker(Limits(extract_memory_mb=150)) as worker:
         with pytest.raises(SkipFile, match="more than 150 MB of memory"):
             worker.extract(tmp_path / "big.html")
-        assert worker.extract(tmp_path / "ok.pdf") == ("", "The island school opened in 1902.")
+        assert worker.extract(tmp_path / "ok.pdf").text == "The island school opened in 1902."
     with (
         ExtractWorker(Limits(extract_timeout_s=0.001)) as worker,
         pytest.raises(SkipFile, match="longer than 0.001 s"),
@@ -191,3 +191,16 @@ def test_limits_come_from_the_environment_and_bad_values_are_named() -> None:
         Limits.from_env({"RAG_MAX_FILE_MB": "lots"})
     with pytest.raises(InputError, match="max_word_chars must be greater than 0"):
         Limits(max_word_chars=0)
+
+
+def test_a_pdf_records_where_each_page_starts(tmp_path: Path) -> None:
+    from index.extract import extract
+    from index.types import page_at
+
+    pdf = make_pdf(tmp_path / "p.pdf", ["First page.", "", "Third page."])
+    with ExtractWorker(Limits()) as worker:
+        found = worker.extract(pdf)
+    assert found == extract(str(pdf), Limits())  # the worker hands back what the parser found
+    assert found.text == "First page.\n\nThird page." and found.pages == (0, 13, 13)
+    assert [page_at(found.pages, i) for i in (0, 10, 13, len(found.text) - 1)] == [1, 1, 3, 3]
+    assert page_at((), 5) is None

@@ -155,3 +155,29 @@ def test_the_query_path_imports_neither_torch_nor_sentence_transformers(docs: Pa
     )
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["heavy"] == [] and "Hangzhou" in found["quote"]
+
+
+def test_a_quote_from_a_pdf_carries_its_page(docs: Path, tmp_path: Path) -> None:
+    from tests.docs import make_pdf
+
+    make_pdf(
+        docs / "report.pdf",
+        [
+            "The annual report covers the Otter Bay bonded port.",
+            "",  # a page without text (a figure)
+            "The Otter Bay bonded port cleared 9,100 parcels on its first day of operation.",
+        ],
+    )
+    bot = Assistant.build([docs], tmp_path / "idx")
+    answer = bot.ask("How many parcels did the Otter Bay port clear on its first day?")
+    assert not answer.refused and "9,100" in answer.citations[0].quote
+    assert answer.citations[0].page == 3 and answer.citations[0].place.startswith("page 3, chars ")
+    _quotes_hold(bot, answer)
+    reloaded = Assistant.load(tmp_path / "idx")
+    assert (
+        reloaded.ask("How many parcels did the Otter Bay port clear on its first day?").citations[0].page == 3
+    )
+    other = bot.ask("Which city opened the first pilot zone?")  # a Markdown file: no pages
+    assert (
+        other.citations and other.citations[0].page is None and other.citations[0].place.startswith("chars")
+    )

@@ -38,6 +38,7 @@ def test_json_keeps_every_citation_with_paths_as_shown() -> None:
             "quote": "It opened in\nMay 2026.",
             "start": 21,
             "end": 43,
+            "page": None,
         }
     ]
     assert second["refused"] and second["citations"] == []
@@ -47,5 +48,5 @@ def test_markdown_lists_each_question_answer_and_quote() -> None:
     text = conversation_markdown([CITED, REFUSED], shown=lambda p: p.rsplit("/", 1)[-1])
     assert "**Question:** When did the port open?" in text
     assert "**Answer:** It opened in May 2026. [1]" in text
-    assert '- [1] Port (port.md), characters 21-43: "It opened in May 2026."' in text
+    assert '- [1] Port (port.md), chars 21-43: "It opened in May 2026."' in text
     assert "**Answer:** _Not found._ I could not find that in the documents." in text
