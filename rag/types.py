@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -117,6 +117,26 @@ class Answer:
             "citations": [asdict(c) for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Answer:
+        """The answer `to_dict` gave (its passages without their sentence spans, which only the
+        answerer reads). Raises KeyError or TypeError on anything else."""
+        return cls(
+            question=str(d["question"]),
+            text=str(d["text"]),
+            refused=bool(d["refused"]),
+            citations=tuple(Citation(**c) for c in d["citations"]),
+            passages=tuple(Passage(**p) for p in d.get("passages", ())),
+            resolved_question=str(d["resolved_question"]),
+            confidence=float(d["confidence"]),
+            unmatched_terms=tuple(d.get("unmatched_terms", ())),
+            mode=str(d.get("mode", "extractive")),
+            sentences=tuple(
+                SentenceCheck(**{**s, "sources": tuple(s["sources"])}) for s in d.get("sentences", ())
+            ),
+            notice=str(d.get("notice", "")),
+        )
 
 
 @dataclass(frozen=True)

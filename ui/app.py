@@ -12,8 +12,10 @@ import filecmp
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -253,6 +255,17 @@ class ChatApp:
             origin.unlink(missing_ok=True)
         return docs[0].file_name
 
+    def browser_secret(self) -> str:
+        """The key the browser's saved conversations are encrypted with: made once and kept in the
+        data folder (readable by its owner only), so they survive a server restart."""
+        path = self.data_dir / "browser-secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        return path.read_text(encoding="utf-8").strip()
+
     def export(self, answers: list[Answer], session: str) -> tuple[Path, Path]:
         """The conversation as Markdown and JSON files (`rag.export`), paths as `shown` gives them;
         one pair per browser session, rewritten after each answer, in a folder removed at exit."""
@@ -290,6 +303,22 @@ def _free_name(folder: Path, name: str, src: Path) -> Path:
     return dest
 
 
+MAX_SAVED = 20  # conversations a browser keeps
+
+
+def _saved_answer(answer: Answer) -> dict[str, Any]:
+    """An answer as the browser keeps it: without its retrieved passages (the citations stay)."""
+    return {**answer.to_dict(), "passages": []}
+
+
+def _past_choices(kept: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [
+        (f"{c.get('title', '')} ({str(c.get('updated', ''))[:16].replace('T', ' ')})", str(c["id"]))
+        for c in kept
+        if isinstance(c, dict) and "id" in c
+    ]
+
+
 def _message_text(content: Any) -> str:
     """A chat message's markdown: a string, or (as Gradio sends it back) a list of text parts."""
     if isinstance(content, list):
@@ -323,6 +352,9 @@ def build_ui(app: ChatApp) -> Any:
         session = gr.State([])  # this browser session's answers, for follow-ups
         last_answer = gr.State(None)
         answered = gr.State({})  # chat message index -> its Answer, so any answer can show its sources
+        # this browser's conversations (the latest MAX_SAVED), kept in its storage; and which is open
+        saved = gr.BrowserState([], storage_key="rag-conversations", secret=app.browser_secret())
+        open_id = gr.State("")
         gr.Markdown("## Ask your documents\n" + _subtitle(app))
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
@@ -362,6 +394,12 @@ def build_ui(app: ChatApp) -> Any:
                         "Export JSON", size="sm", interactive=False, elem_id="rag-export-json"
                     )
                     theme.click(None, js=TOGGLE_THEME_JS)
+                past = gr.Dropdown(
+                    choices=[],
+                    value=None,
+                    label="Past conversations (kept in this browser)",
+                    elem_id="rag-past",
+                )
                 if (
                     app.holds_bundled_corpus()
                 ):  # the examples ask about it; on other documents they would mislead
@@ -452,7 +490,60 @@ def build_ui(app: ChatApp) -> Any:
             return render.sources_html(answer, texts, scores, uncited, app.shown)
 
         def reset() -> tuple[Any, ...]:
-            return [], [], None, render.sources_html(None, {}, True, False), "", {}
+            return [], [], None, render.sources_html(None, {}, True, False), "", {}, "", None
+
+        def save(
+            by_message: dict[int, Answer] | None,
+            conversation: str,
+            kept: list[dict[str, Any]] | None,
+        ) -> tuple[Any, ...]:
+            """Keep the open conversation in the browser (newest first); returns the saved list,
+            the conversation's id and the menu of past conversations."""
+            if not by_message:
+                return gr.skip(), gr.skip(), gr.skip()
+            conversation = conversation or uuid.uuid4().hex
+            first = by_message[min(by_message)].question
+            record = {
+                "id": conversation,
+                "title": first if len(first) <= 60 else first[:59] + "…",
+                "updated": datetime.now(UTC).isoformat(timespec="seconds"),
+                "answers": [_saved_answer(by_message[i]) for i in sorted(by_message)],
+            }
+            others = [c for c in kept or [] if isinstance(c, dict) and c.get("id") != conversation]
+            kept = [record, *others][:MAX_SAVED]
+            return kept, conversation, gr.update(choices=_past_choices(kept), value=conversation)
+
+        def restore(conversation: str | None, kept: list[dict[str, Any]] | None) -> tuple[Any, ...]:
+            """Open a saved conversation: its answers (for follow-ups and sources) and their messages."""
+            record = next(
+                (c for c in kept or [] if isinstance(c, dict) and c.get("id") == conversation), None
+            )
+            try:
+                answers = [Answer.from_dict(a) for a in record["answers"]] if record else []
+            except (KeyError, TypeError, ValueError):  # saved by another version: not worth an error
+                answers = []
+            if record is None or not answers:
+                return (gr.skip(),) * 7 + (gr.update(choices=_past_choices(kept or [])),)
+            history = []
+            for a in answers:  # the messages as they were shown
+                history.append({"role": "user", "content": render.question_message(a.question)})
+                history.append({"role": "assistant", "content": render.answer_message(a)})
+            latest = answers[-1]
+            return (
+                history,
+                answers,
+                {2 * i + 1: a for i, a in enumerate(answers)},
+                record["id"],
+                latest,
+                render.sources_html(latest, app.document_texts(latest), True, False, app.shown),
+                "",
+                gr.update(choices=_past_choices(kept or []), value=record["id"]),
+            )
+
+        def reopen(kept: list[dict[str, Any]] | None) -> tuple[Any, ...]:
+            """On page load: the conversation this browser had open last."""
+            latest = next((c.get("id") for c in kept or [] if isinstance(c, dict)), None)
+            return restore(latest, kept)
 
         def pick(
             by_message: dict[int, Answer], scores: bool, uncited: bool, selected: gr.SelectData
@@ -559,9 +650,14 @@ def build_ui(app: ChatApp) -> Any:
             return [*history[:-1], {"role": "assistant", "content": kept + "_(stopped)_"}]
 
         stop.click(stopped, chatbot, chatbot, cancels=asked, api_visibility="private")  # type: ignore[arg-type]
-        cleared = [chatbot, session, last_answer, sources, question, answered]
+        cleared = [chatbot, session, last_answer, sources, question, answered, open_id, past]
         new_chat.click(reset, None, cleared, api_visibility="private")
         session.change(exports, session, [export_md, export_json], api_visibility="private")
+        # `answered` changes once per answer, when it is complete
+        answered.change(save, [answered, open_id, saved], [saved, open_id, past], api_visibility="private")
+        opened = [chatbot, session, answered, open_id, last_answer, sources, question, past]
+        past.input(restore, [past, saved], opened, api_visibility="private")
+        demo.load(reopen, saved, opened, api_visibility="private")
         chatbot.select(
             pick, [answered, show_scores, show_uncited], [last_answer, sources], api_visibility="private"
         ).then(None, js=SHOW_CITED_JS)

@@ -626,3 +626,34 @@ def test_a_phone_sized_screen_shows_everything_without_sideways_scrolling(browse
     assert boxes["#rag-sources .rag-card"]["top"] >= boxes["#rag-chat"]["bottom"]  # stacked under the chat
     _shot(page, "13-phone")
     context.close()
+
+
+def test_conversations_survive_a_reload_and_past_ones_can_be_reopened(page: Any) -> None:
+    _ask(page, "When was the first comprehensive pilot zone set up?", "2015")
+    _ask(page, "And how many cities did it expand to the next year?", "12")
+    page.wait_for_timeout(500)
+    page.reload()
+    page.wait_for_selector("#rag-question textarea")
+    page.wait_for_function(  # the open conversation comes back, with the last answer's sources
+        """() => document.querySelectorAll("#rag-chat [data-testid='bot']").length === 2
+                 && document.querySelector('#rag-sources .rag-card') !== null""",
+        timeout=10_000,
+    )
+    _ask(page, "Which cities were among them?", "Tianjin")  # its history still resolves follow-ups
+    page.click("#rag-new")
+    page.wait_for_function("() => !document.querySelector(\"#rag-chat [data-testid='bot']\")")
+    _ask(page, "What was China's cross-border e-commerce trade worth in 2024?", "billion")
+    page.wait_for_timeout(500)
+    page.reload()
+    page.wait_for_selector("#rag-question textarea")
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"#rag-chat [data-testid='bot']\").length === 1", timeout=10_000
+    )
+    page.locator("#rag-past input").click()
+    page.locator(
+        "[role=option]", has_text="When was the first comprehensive pilot zone set up?"
+    ).first.click()
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"#rag-chat [data-testid='bot']\").length === 3", timeout=10_000
+    )
+    assert "Tianjin" in _last_bot(page)
