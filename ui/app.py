@@ -9,6 +9,7 @@ One `ChatApp` per process holds the model and the index; each browser session ha
 from __future__ import annotations
 
 import filecmp
+import hashlib
 import json
 import os
 import re
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rag import SUPPORTED_SUFFIXES, Answer, Assistant, BuildReport, InputError, RagError, file_name
+from rag import SUPPORTED_SUFFIXES, Answer, Assistant, BuildReport, Citation, InputError, RagError, file_name
 from rag.assistant import bundled_corpus_dir
 from rag.export import conversation_json, conversation_markdown
 from ui import render
@@ -143,6 +144,25 @@ class ChatApp:
         """Whether the index holds the bundled e-commerce corpus (by its files' names)."""
         bundled = {p.name for p in bundled_corpus_dir().iterdir() if p.suffix == ".md"}
         return bundled <= {d.file_name for d in self.bot.documents()}
+
+    def original(self, key: str) -> Path | None:
+        """The uploaded file behind `original_url`'s `key`: only a file in the uploads folder."""
+        for d in self.bot.documents():
+            if _key(d.doc_id) == key and self._uploaded(d.origin):
+                return Path(d.origin)
+        return None
+
+    def _uploaded(self, origin: str) -> bool:
+        path = Path(origin).resolve()
+        return path.parent == self.upload_dir.resolve() and path.is_file()
+
+    def original_url(self, c: Citation) -> str | None:
+        """Where the page opens the file a citation quotes (at its page, for a PDF): uploaded
+        files only, by a key that says nothing of the server's paths."""
+        doc = next((d for d in self.bot.documents() if d.doc_id == c.doc_id), None)
+        if doc is None or not self._uploaded(doc.origin):
+            return None
+        return f"{ORIGINALS}/{_key(c.doc_id)}" + (f"#page={c.page}" if c.page else "")
 
     def document_texts(self, answer: Answer) -> dict[str, str]:
         """The texts of the documents an answer cites or read (those still in the index)."""
@@ -304,6 +324,11 @@ def _free_name(folder: Path, name: str, src: Path) -> Path:
 
 
 MAX_SAVED = 20  # conversations a browser keeps
+ORIGINALS = "/rag/original"  # where uploaded files are served from (`ChatApp.original`)
+
+
+def _key(doc_id: str) -> str:
+    return hashlib.sha256(doc_id.encode("utf-8")).hexdigest()[:24]
 
 
 def _saved_answer(answer: Answer) -> dict[str, Any]:
@@ -472,7 +497,9 @@ def build_ui(app: ChatApp) -> Any:
                 return
             assert answer is not None
             shown_answers = {**(by_message or {}), len(history) - 1: answer}
-            html_sources = render.sources_html(answer, app.document_texts(answer), scores, uncited, app.shown)
+            html_sources = render.sources_html(
+                answer, app.document_texts(answer), scores, uncited, app.shown, app.original_url
+            )
             steps = 1 if answer.refused or answer.mode == "llm" else len(answer.citations)
             for i in range(1, steps + 1):  # stream sentence by sentence as the answer is laid out
                 history[-1] = {"role": "assistant", "content": render.answer_message(answer, i)}
@@ -487,7 +514,7 @@ def build_ui(app: ChatApp) -> Any:
 
         def rerender(answer: Answer | None, scores: bool, uncited: bool) -> str:
             texts = app.document_texts(answer) if answer else {}
-            return render.sources_html(answer, texts, scores, uncited, app.shown)
+            return render.sources_html(answer, texts, scores, uncited, app.shown, app.original_url)
 
         def reset() -> tuple[Any, ...]:
             return [], [], None, render.sources_html(None, {}, True, False), "", {}, "", None
@@ -535,7 +562,9 @@ def build_ui(app: ChatApp) -> Any:
                 {2 * i + 1: a for i, a in enumerate(answers)},
                 record["id"],
                 latest,
-                render.sources_html(latest, app.document_texts(latest), True, False, app.shown),
+                render.sources_html(
+                    latest, app.document_texts(latest), True, False, app.shown, app.original_url
+                ),
                 "",
                 gr.update(choices=_past_choices(kept or []), value=record["id"]),
             )
@@ -714,10 +743,21 @@ def build_ui(app: ChatApp) -> Any:
 def serve(app: ChatApp, host: str = "127.0.0.1", port: int | None = None, block: bool = True) -> Any:
     """Start the server (never opens a browser); returns the Blocks when `block` is False."""
     import gradio as gr
+    from fastapi.responses import FileResponse, JSONResponse
+    from fastapi.routing import APIRoute
+
+    def original(key: str) -> Any:
+        path = app.original(key)
+        if path is None:
+            return JSONResponse(
+                {"error": "no uploaded document has that key; open it from a citation in the chat"}, 404
+            )
+        return FileResponse(path, filename=path.name, content_disposition_type="inline")
 
     demo = build_ui(app)
     demo.queue(default_concurrency_limit=4)
     demo.launch(
+        app_kwargs={"routes": [APIRoute(ORIGINALS + "/{key}", original, methods=["GET"])]},
         server_name=host,
         server_port=port,
         inbrowser=False,

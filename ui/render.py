@@ -71,9 +71,11 @@ def sources_html(
     show_scores: bool,
     show_uncited: bool,
     shown: Callable[[str], str] = str,
+    opener: Callable[[Citation], str | None] = lambda c: None,
 ) -> str:
     """The sources panel: each cited source, its passage with the quote highlighted, the whole
-    document. `shown` turns a document's source into what the page may show (no server paths)."""
+    document. `shown` turns a document's source into what the page may show (no server paths);
+    `opener` gives the address that opens a cited file (at its page), where there is one."""
     if answer is None:
         return '<div class="rag-sources rag-empty">Sources appear here. Click an answer, or its [n], to see its sources again.</div>'
     parts = ['<div class="rag-sources">']
@@ -93,7 +95,7 @@ def sources_html(
             continue
         seen.add(c.n)
         quotes = [q for q in answer.citations if q.n == c.n]
-        parts.append(_source_card(c, quotes, document_text.get(c.doc_id, ""), show_scores, shown))
+        parts.append(_source_card(c, quotes, document_text.get(c.doc_id, ""), show_scores, shown, opener(c)))
     if show_uncited or answer.refused:
         cited = {c.doc_id for c in answer.citations}
         others = [p for p in answer.passages if p.doc_id not in cited]
@@ -105,7 +107,12 @@ def sources_html(
 
 
 def _source_card(
-    c: Citation, quotes: list[Citation], text: str, show_scores: bool, shown: Callable[[str], str]
+    c: Citation,
+    quotes: list[Citation],
+    text: str,
+    show_scores: bool,
+    shown: Callable[[str], str],
+    url: str | None = None,
 ) -> str:
     title = html.escape(c.title or c.file_name)
     score = f' <span class="rag-score">score {_score(c.score)}</span>' if show_scores else ""
@@ -120,6 +127,13 @@ def _source_card(
         hi = last + cut.start() if cut else last
     passage = _highlight(text, quotes, lo, hi, anchor=None)
     full = _highlight(text, quotes, 0, len(text), anchor=f"rag-src-{c.n}-quote")
+    where = f" at page {c.page}" if c.page else ""
+    opens = (
+        f' · <a class="rag-jump rag-open" href="{html.escape(url)}" target="_blank" rel="noopener">'
+        f"Open the file{where}</a>"
+        if url
+        else ""
+    )
     return (
         f'<div class="rag-card" id="rag-src-{c.n}">'
         f'<div class="rag-card-head"><span class="rag-n">[{c.n}]</span> <b>{title}</b>{score}</div>'
@@ -127,7 +141,7 @@ def _source_card(
         f'<div class="rag-passage">{"… " if lo else ""}{passage}{" …" if hi < len(text) else ""}</div>'
         f'<details class="rag-doc"><summary>Whole document</summary>'
         f'<div class="rag-doc-text">{full}</div></details>'
-        f'<a class="rag-jump" href="#rag-src-{c.n}-quote">Show the quote in the whole document</a>'
+        f'<a class="rag-jump" href="#rag-src-{c.n}-quote">Show the quote in the whole document</a>{opens}'
         "</div>"
     )
 

@@ -657,3 +657,27 @@ def test_conversations_survive_a_reload_and_past_ones_can_be_reopened(page: Any)
         "() => document.querySelectorAll(\"#rag-chat [data-testid='bot']\").length === 3", timeout=10_000
     )
     assert "Tianjin" in _last_bot(page)
+
+
+def test_a_pdf_citation_names_its_page_and_opens_the_file_there(
+    page: Any, server: str, tmp_path: Path
+) -> None:
+    from tests.docs import make_pdf
+
+    pdf = make_pdf(
+        tmp_path / "walrus-annual.pdf",
+        ["Walrus Point annual report.", "", "Walrus Point employs 312 packers across two shifts."],
+    )
+    _upload(page, pdf)
+    _ask(page, "How many packers does Walrus Point employ?", "312")
+    card = page.locator("#rag-sources .rag-card").first
+    assert "walrus-annual.pdf, page 3" in card.inner_text()
+    link = card.locator("a.rag-open")
+    assert link.inner_text() == "Open the file at page 3"
+    href = str(link.get_attribute("href"))
+    assert re.fullmatch(r"/rag/original/[0-9a-f]{24}#page=3", href)  # no server path in the address
+    got = page.request.get(server + href.split("#")[0])
+    assert got.status == 200 and got.body() == pdf.read_bytes()
+    assert "application/pdf" in got.headers["content-type"] and "inline" in got.headers["content-disposition"]
+    missing = page.request.get(server + "/rag/original/" + "0" * 24)
+    assert missing.status == 404 and "no uploaded document" in missing.json()["error"]
