@@ -25,7 +25,7 @@ SEPARATOR = " [SEP] "
 BUNDLED_READER = "bundled"
 BUNDLED_READER_DIR = Path(__file__).parent / "models" / "reader"
 # sha256 of the shipped rag/models/reader/model.onnx (printed by `python -m scripts.export_reader`)
-READER_SHA256 = "4d25218ba6d2774737477b24c5a7ed9c6e468b586b2b2b58360348c04a132528"
+READER_SHA256 = "0b9e4bd8e285fad24bfbaa7aa31a7e034391ab742688429c25c80bd8c665073a"
 
 
 def candidate_text(sentences: Sequence[str], i: int, neighbours: int = 1) -> str:

@@ -4,7 +4,7 @@ on dev data.
     python -m scripts.calibrate_reader [--reader DIR] [--limit 300] [--out reports/reader_dev.json]
 
 Dev splits only: the bundled dev set, a seeded sample of SQuAD 2.0 dev HasAns and NoAns questions
-(over the 1,204 paragraphs), RGB dev (noise: answerable from the question's passages; rejection:
+among those the reader never trained on (`held_for_calibration`; over the 1,204 paragraphs), RGB dev (noise: answerable from the question's passages; rejection:
 negative passages only), the 90 SciFact dev claims (statements, not questions: every one has a gold
 abstract to quote) and MultiHop-RAG dev. Every question is answered once by the rules (their
 calibrated refusal rule on) and once by the reader with refusals off. Then:
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from rag import Assistant, Settings
 from rag.answer import key_terms
 from rag.reader import BUNDLED_READER_DIR, Reader
 from scripts.common import require_datasets, script_parser, write_report
+from scripts.reader_data import held_for_calibration
 
 SINGLE_SENTENCE = ("bundled", "squad", "rgb", "scifact")  # sets one quoted sentence can answer
 
@@ -112,6 +114,8 @@ def main() -> None:
     results: dict[str, Any] = {}
     reader_rows: dict[str, list[EvalRow]] = {}
     for name, task in tasks.items():
+        if name == "squad":  # never the questions `scripts/train_reader.py` trains on
+            task = replace(task, items=tuple(i for i in task.items if held_for_calibration(i.id)))
         items = (
             list(task.items)
             if name in ("bundled", "scifact", "multihop")

@@ -22,7 +22,7 @@ from index.embed import default_cache_dir, file_sha256
 from index.onnx import OnnxEncoder, export_onnx
 from rag.reader import BUNDLED_READER_DIR
 from scripts.common import require_datasets, script_parser, write_report
-from scripts.reader_data import Pair, build_pairs, is_validation
+from scripts.reader_data import Pair, build_hard_pairs, is_validation
 from scripts.train_reader import encode
 
 
@@ -75,7 +75,8 @@ def main() -> None:
     args = parser.parse_args()
 
     model_dir, to = Path(args.model), Path(args.to)
-    pairs = [p for p in build_pairs(require_datasets(), args.seed) if is_validation(p.group)]
+    # the validation side of the last training stage (its hard pairs and a replay of stage one)
+    pairs = [p for p in build_hard_pairs(require_datasets(), args.seed) if is_validation(p.group)]
     pairs = random.Random(args.seed).sample(pairs, min(args.pairs, len(pairs)))
     labels = np.array([p.label for p in pairs], dtype=np.float64)
     items = [(p.question, p.candidate) for p in pairs]

@@ -12,6 +12,17 @@ Built only from the training folders and dev splits under `../shared/datasets/` 
 - COVID-QA: sentences overlapping the answer span are positive; the other sentences of the (long,
   scientific) paper that BM25 ranks highest are negatives, unless they hold the answer text.
 
+Stage two (`build_hard_pairs`) fine-tunes on what stage one lacks, then replays a sample of stage
+one so nothing is forgotten:
+
+- SQuAD 2.0 dev questions outside the calibration's share (`held_for_calibration`): its ~50%
+  adversarial unanswerable questions (written to look answerable from their paragraph) give
+  same-paragraph negatives; its answerable ones give the one sentence that holds an answer (only
+  when exactly one does) and BM25's near misses.
+- SciFact *train* claims (statements, not questions): the sentences annotated as evidence are
+  positive; BM25's best other sentences of the same abstract and of other abstracts are negatives.
+  Claims without evidence are left out (their cited abstract is still the one to quote).
+
 "Our BM25" is the product's lexical retriever (`index.bm25`, the sparse half of hybrid search), run
 over sentences: its near misses are the negatives the reader meets when answering.
 
@@ -195,5 +206,98 @@ def build_pairs(data: Path, seed: int = 0, squad_questions: int = 12_000) -> lis
     covid = data / "train_covidqa"
     documents = {str(d["document_id"]): str(d["context"]) for d in read_jsonl(covid / "documents.jsonl")}
     pairs += covidqa_pairs(documents, read_jsonl(covid / "questions.jsonl"))
+    rng.shuffle(pairs)
+    return pairs
+
+
+def held_for_calibration(question_id: str, percent: int = 35) -> bool:
+    """Whether a dev question is kept for calibration (`scripts/calibrate_reader.py`) and never
+    trained on (a fixed hash of its id, so the two scripts agree)."""
+    return is_validation(f"calibration:{question_id}", percent)
+
+
+def squad2_dev_pairs(
+    paragraphs: Mapping[str, Mapping[str, Any]],
+    questions: Iterable[Mapping[str, Any]],
+    negatives: int = 3,
+) -> Iterator[Pair]:
+    """Pairs from SQuAD 2.0 dev questions (answers as plain strings): for an answerable one, the
+    single sentence that holds an answer and BM25's best `negatives - 1` sentences that hold none;
+    for an unanswerable one, BM25's best `negatives` sentences of its paragraph, all negative."""
+    for q in questions:
+        question, title = str(q["question"]), str(q["title"])
+        sentences, _ = sentences_of(str(paragraphs[str(q["paragraph_id"])]["context"]))
+        ranked = SentenceSearch(sentences).ranked(question)
+        if q["is_impossible"]:
+            for i in ranked[:negatives]:
+                yield Pair(question, candidate_text(sentences, i), 0, title, "adversarial-dev")
+            continue
+        answers = [str(a) for a in q["answers"]]
+        holding = [i for i in range(len(sentences)) if any(_holds(sentences[i], a) for a in answers)]
+        if len(holding) != 1:
+            continue
+        yield Pair(question, candidate_text(sentences, holding[0]), 1, title, "answer-dev")
+        for i in [i for i in ranked if i not in holding][: negatives - 1]:
+            yield Pair(question, candidate_text(sentences, i), 0, title, "same-passage-dev")
+
+
+def scifact_pairs(
+    abstracts: Mapping[str, Sequence[str]],
+    claims: Iterable[Mapping[str, Any]],
+    negatives: int = 2,
+    elsewhere: int = 2,
+) -> Iterator[Pair]:
+    """Pairs from SciFact train claims with evidence: each evidence sentence positive; BM25's best
+    `negatives` other sentences of the abstract and `elsewhere` sentences of other abstracts
+    negative."""
+    owners = [(doc, i) for doc, sentences in abstracts.items() for i in range(len(sentences))]
+    everywhere = SentenceSearch([abstracts[d][i] for d, i in owners])
+    for claim in claims:
+        evidence = {
+            str(doc): {int(i) for e in found for i in e["sentences"]}
+            for doc, found in claim.get("evidence", {}).items()
+            if str(doc) in abstracts
+        }
+        if not evidence:
+            continue
+        text, group = str(claim["claim"]), f"scifact:{claim['id']}"
+        for doc, positive in evidence.items():
+            sentences = abstracts[doc]
+            for i in sorted(positive):
+                yield Pair(text, candidate_text(sentences, i), 1, group, "scifact")
+            for i in SentenceSearch(sentences).ranked(text, positive)[:negatives]:
+                yield Pair(text, candidate_text(sentences, i), 0, group, "scifact")
+        found = 0
+        for j in everywhere.ranked(text):
+            if found == elsewhere:
+                break
+            doc, i = owners[j]
+            if doc in evidence:
+                continue
+            yield Pair(text, candidate_text(abstracts[doc], i), 0, group, "scifact-elsewhere")
+            found += 1
+
+
+def build_hard_pairs(
+    data: Path, seed: int = 0, replay: int = 10_000, squad_questions: int = 12_000
+) -> list[Pair]:
+    """Stage two's pairs (see the module docstring): SQuAD 2.0 dev questions not held for
+    calibration, SciFact train claims, and `replay` pairs of stage one."""
+    rng = random.Random(seed + 1)
+    squad = data / "squad_v2_dev"
+    paragraphs = {str(p["paragraph_id"]): p for p in read_jsonl(squad / "paragraphs.jsonl")}
+    dev = set((squad / "dev_ids.txt").read_text(encoding="utf-8").split())
+    questions = [
+        q
+        for q in read_jsonl(squad / "questions.jsonl")
+        if q["id"] in dev and not held_for_calibration(q["id"])
+    ]
+    pairs = list(squad2_dev_pairs(paragraphs, questions))
+    scifact = data / "beir_scifact"
+    rows: Iterable[Mapping[str, Any]] = read_jsonl(scifact / "corpus_sentences.jsonl")
+    abstracts = {str(d["doc_id"]): [str(s) for s in d["sentences"]] for d in rows}
+    pairs += scifact_pairs(abstracts, read_jsonl(scifact / "claims_train.jsonl"))
+    earlier = build_pairs(data, seed, squad_questions)
+    pairs += rng.sample(earlier, min(replay, len(earlier)))
     rng.shuffle(pairs)
     return pairs

@@ -103,4 +103,14 @@ def test_to_dict_is_json_ready(bot: Assistant) -> None:
 
     d = bot.ask("Who is the CEO of PayPal China?").to_dict()
     assert json.loads(json.dumps(d))["citations"][0]["n"] == 1
-    assert set(d["citations"][0]) == {"n", "doc_id", "source", "title", "quote", "start", "end", "score"}
+    assert set(d["citations"][0]) == {
+        "n",
+        "doc_id",
+        "source",
+        "title",
+        "quote",
+        "start",
+        "end",
+        "score",
+        "page",
+    }

@@ -10,10 +10,14 @@ import pytest
 
 from rag.reader import SEPARATOR, candidate_text
 from scripts.reader_data import (
+    build_hard_pairs,
     build_pairs,
     covidqa_pairs,
+    held_for_calibration,
     is_validation,
+    scifact_pairs,
     selqa_pairs,
+    squad2_dev_pairs,
     squad_pairs,
     unanswerable_pairs,
 )
@@ -161,3 +165,100 @@ def test_build_pairs_reads_only_training_folders_and_splits_by_group(tmp_path: P
     assert build_pairs(data, seed=0) == pairs  # seeded
     share = sum(is_validation(f"article-{i}") for i in range(2000)) / 2000
     assert 0.03 < share < 0.07 and is_validation("Otter") == is_validation("Otter")
+
+
+def test_squad2_dev_pairs_use_the_one_answer_sentence_and_refuse_adversarial_ones() -> None:
+    questions = [
+        {
+            "question": "How many parcels did Otter Bay clear on its first day?",
+            "title": "Otter",
+            "paragraph_id": "Otter#0",
+            "is_impossible": False,
+            "answers": ["9,100", "9,100 parcels"],
+        },
+        {  # "Otter" is in two sentences' answers: which one the annotators meant is unknown
+            "question": "What is the port called?",
+            "title": "Otter",
+            "paragraph_id": "Otter#0",
+            "is_impossible": False,
+            "answers": ["It"],
+        },
+        {
+            "question": "How many parcels did Otter Bay lose on its first day?",
+            "title": "Otter",
+            "paragraph_id": "Otter#0",
+            "is_impossible": True,
+            "answers": [],
+        },
+    ]
+    pairs = list(squad2_dev_pairs(PARAGRAPHS, questions, negatives=2))
+    assert [(p.label, p.kind, p.candidate.split(SEPARATOR)[0]) for p in pairs] == [
+        (1, "answer-dev", "It cleared 9,100 parcels on its first day."),
+        (0, "same-passage-dev", "Otter Bay is a port."),
+        (0, "adversarial-dev", "It cleared 9,100 parcels on its first day."),
+        (0, "adversarial-dev", "Otter Bay is a port."),
+    ]
+
+
+def test_scifact_pairs_label_evidence_and_take_negatives_elsewhere() -> None:
+    abstracts = {
+        "1": ["Aspirin lowers fever.", "Aspirin thins the blood in adults.", "It was cheap."],
+        "2": ["Blood thinning in adults helps the heart.", "Mice were used."],
+    }
+    claims = [
+        {
+            "id": 5,
+            "claim": "Aspirin thins blood in adults.",
+            "evidence": {"1": [{"sentences": [1], "label": "SUPPORT"}]},
+        },
+        {"id": 6, "claim": "Nothing is known.", "evidence": {}},  # no evidence: left out
+    ]
+    pairs = list(scifact_pairs(abstracts, claims, negatives=1, elsewhere=1))
+    assert [(p.label, p.kind, p.candidate.split(SEPARATOR)[0]) for p in pairs] == [
+        (1, "scifact", "Aspirin thins the blood in adults."),
+        (0, "scifact", "Aspirin lowers fever."),
+        (0, "scifact-elsewhere", "Blood thinning in adults helps the heart."),
+    ]
+    assert {p.group for p in pairs} == {"scifact:5"}
+
+
+def test_hard_pairs_never_train_on_the_calibration_share(tmp_path: Path) -> None:
+    data = tmp_path / "datasets"
+    rows = lambda items: "".join(json.dumps(r) + "\n" for r in items)  # noqa: E731
+    for folder in ("train_squad11",):
+        write(
+            data / folder / "paragraphs.jsonl",
+            rows([{"paragraph_id": k, **v} for k, v in PARAGRAPHS.items()]),
+        )
+        write(data / folder / "questions.jsonl", "")
+        write(data / folder / "squad2_train_unanswerable_sample.jsonl", "")
+    write(data / "train_selqa" / "questions.jsonl", "")
+    write(data / "train_covidqa" / "documents.jsonl", "")
+    write(data / "train_covidqa" / "questions.jsonl", "")
+    ids = [f"q{i}" for i in range(40)]
+    held = [i for i in ids if held_for_calibration(i)]
+    assert 0 < len(held) < len(ids)
+    squad = data / "squad_v2_dev"
+    write(squad / "paragraphs.jsonl", rows([{"paragraph_id": k, **v} for k, v in PARAGRAPHS.items()]))
+    write(
+        squad / "questions.jsonl",
+        rows(
+            [
+                {
+                    "id": i,
+                    "question": f"Who employs 312 packers? ({i})",
+                    "title": "Walrus",
+                    "paragraph_id": "Walrus#0",
+                    "is_impossible": False,
+                    "answers": ["Walrus Point"],
+                }
+                for i in [*ids, "test-only"]
+            ]
+        ),
+    )
+    write(squad / "dev_ids.txt", "\n".join(ids) + "\n")
+    write(data / "beir_scifact" / "corpus_sentences.jsonl", "")
+    write(data / "beir_scifact" / "claims_train.jsonl", "")
+    pairs = build_hard_pairs(data, seed=0)
+    asked = {p.question.split("(")[1].rstrip(")") for p in pairs}
+    assert asked == set(ids) - set(held)  # neither the calibration share nor test questions
