@@ -68,6 +68,16 @@ HEAD = r"""<script>
   let lastClick = null;
   document.addEventListener("click", (e) => {
     lastClick = e.target;
+    // "Show the quote in the whole document": open the document and scroll there, in place (a
+    // plain #anchor would leave the page, and reload it, whenever its address has a query string)
+    const jump = e.target.closest && e.target.closest("#rag-sources a.rag-jump[href^='#']");
+    const quote = jump && document.getElementById(jump.getAttribute("href").slice(1));
+    if (quote) {
+      e.preventDefault();
+      const doc = quote.closest("details");
+      if (doc) doc.open = true;
+      quote.scrollIntoView({ block: "center" });
+    }
     // a click on an answer's [n] marker: after its sources are shown, card n is brought into view
     const mark = e.target.closest && e.target.closest("#rag-chat [data-testid='bot'] strong");
     const n = mark && /^\[(\d+)\]$/.exec(mark.textContent.trim());
@@ -686,7 +696,7 @@ def build_ui(app: ChatApp) -> Any:
         answered.change(save, [answered, open_id, saved], [saved, open_id, past], api_visibility="private")
         opened = [chatbot, session, answered, open_id, last_answer, sources, question, past]
         past.input(restore, [past, saved], opened, api_visibility="private")
-        demo.load(reopen, saved, opened, api_visibility="private")
+        demo.load(reopen, saved, opened, api_visibility="private", show_progress="hidden")
         chatbot.select(
             pick, [answered, show_scores, show_uncited], [last_answer, sources], api_visibility="private"
         ).then(None, js=SHOW_CITED_JS)

@@ -87,7 +87,7 @@ def sources_html(
         )
         parts.append(
             '<p class="rag-refused-note">No passage supports an answer '
-            f"(evidence score {answer.confidence:.2f}, below the refusal threshold).{missing}</p>"
+            f"(evidence score {_score(answer.confidence)}, below the refusal threshold).{missing}</p>"
         )
     seen: set[int] = set()
     for c in answer.citations:

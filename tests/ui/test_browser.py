@@ -681,3 +681,26 @@ def test_a_pdf_citation_names_its_page_and_opens_the_file_there(
     assert "application/pdf" in got.headers["content-type"] and "inline" in got.headers["content-disposition"]
     missing = page.request.get(server + "/rag/original/" + "0" * 24)
     assert missing.status == 404 and "no uploaded document" in missing.json()["error"]
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_every_screen_renders_in_both_themes(browser: Any, server: str, theme: str) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme=theme)
+    page = context.new_page()
+    page.goto(f"{server}/?__theme={theme}")
+    page.wait_for_selector("#rag-question textarea")
+    _ask(page, "What did Zhou Rui propose at the Boao Forum?", "Zhou")
+    _shot(page, f"screen-chat-{theme}")
+    page.locator("#rag-sources .rag-jump").first.click()  # opens the whole document at the quote
+    page.wait_for_selector("#rag-src-1-quote", state="visible")
+    assert page.url == f"{server}/?__theme={theme}"  # in place: the page was not left
+    page.wait_for_timeout(300)
+    _shot(page, f"screen-source-document-{theme}")
+    _ask(page, "Who won the 2022 FIFA World Cup?", "Not found")
+    _shot(page, f"screen-refusal-{theme}")
+    page.get_by_text("Settings").first.click()
+    _open_documents(page)
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"screen-documents-{theme}.png"), full_page=True)
+    assert page.evaluate("document.body.classList.contains('dark')") == (theme == "dark")
+    context.close()

@@ -137,3 +137,10 @@ def test_plain_text_undoes_the_chat_markdown_escaping() -> None:
     text = "cross-border e-commerce, set up in 2015. See https://x.y/a_b (1) #tag <b>*</b>"
     assert render.plain_text(render.as_markdown_text(text)) == text
     assert render.plain_text(render.as_markdown_text("It was 165.") + " **\\[1\\]**") == "It was 165. [1]"
+
+
+def test_a_refusal_never_shows_a_negative_evidence_score() -> None:
+    from rag import REFUSAL_TEXT
+
+    answer = Answer("Who won?", REFUSAL_TEXT, True, (), (), "Who won?", -0.29)
+    assert "evidence score 0.00, below" in render.sources_html(answer, {}, True, False)
