@@ -420,12 +420,18 @@ _CONTRAST = """(selector) => {
 }"""
 
 
-@pytest.mark.parametrize("theme", ["light", "dark"])
-def test_sources_are_readable_in_both_themes(browser: Any, server: str, theme: str) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=theme)
+def _themed(browser: Any, server: str, theme: str, width: int = 1280, height: int = 800) -> tuple[Any, Any]:
+    """A new browser context whose OS setting and address both ask for `theme`, and its page."""
+    context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=theme)
     page = context.new_page()
     page.goto(f"{server}/?__theme={theme}")
     page.wait_for_selector("#rag-question textarea")
+    return context, page
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_sources_are_readable_in_both_themes(browser: Any, server: str, theme: str) -> None:
+    context, page = _themed(browser, server, theme)
     _ask(page, "When was the first comprehensive pilot zone set up?", "2015")
     assert page.evaluate("document.body.classList.contains('dark')") == (theme == "dark")
     _shot(page, f"10-sources-{theme}")
@@ -685,10 +691,7 @@ def test_a_pdf_citation_names_its_page_and_opens_the_file_there(
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_every_screen_renders_in_both_themes(browser: Any, server: str, theme: str) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme=theme)
-    page = context.new_page()
-    page.goto(f"{server}/?__theme={theme}")
-    page.wait_for_selector("#rag-question textarea")
+    context, page = _themed(browser, server, theme, 1400, 900)
     _ask(page, "What did Zhou Rui propose at the Boao Forum?", "Zhou")
     _shot(page, f"screen-chat-{theme}")
     page.locator("#rag-sources .rag-jump").first.click()  # opens the whole document at the quote
