@@ -707,3 +707,17 @@ def test_every_screen_renders_in_both_themes(browser: Any, server: str, theme: s
     page.screenshot(path=str(ARTIFACTS / f"screen-documents-{theme}.png"), full_page=True)
     assert page.evaluate("document.body.classList.contains('dark')") == (theme == "dark")
     context.close()
+
+
+def test_a_second_file_of_the_same_name_is_kept_beside_the_first(page: Any, tmp_path: Path) -> None:
+    first = write(tmp_path / "a" / "history.md", "# Ferry history\n\nThe Otter ferry first sailed in 1931.\n")
+    second = write(tmp_path / "b" / "history.md", "# Mill history\n\nThe Walrus mill closed in 1977.\n")
+    _upload(page, first)
+    page.set_input_files("#rag-upload input[type=file]", [str(second)])
+    page.wait_for_function(
+        "() => document.querySelector('#rag-docs').innerText.includes('history (2).md')", timeout=120_000
+    )
+    table = page.locator("#rag-docs").inner_text()
+    assert "Ferry history" in table and "Mill history" in table  # both documents, neither replaced
+    _ask(page, "When did the Otter ferry first sail?", "1931")
+    _ask(page, "When did the Walrus mill close?", "1977")
