@@ -10,8 +10,7 @@ No LLM is involved. Two scorers choose among the sentences of the retrieved pass
 - The reader (`rag.reader`, a cross-encoder the project trains; opt-in): it reads the question
   with each of the `reader_candidates` (8) sentences a cheap shortlist ranks first (stored
   sentence vectors and term overlap) and gives the probability that the sentence answers it,
-  calibrated on dev data together
-  with the same unmatched-names share. The best probability is the answer's confidence; below
+  calibrated on dev data together with the same unmatched-names share. The best probability is the answer's confidence; below
   `reader_threshold` the answer is a refusal.
 
 The best sentence comes first; others follow only when they score close to it (and, from the
