@@ -201,6 +201,10 @@ class Assistant:
         """The indexed documents, by source."""
         return sorted(self._current().store.documents.values(), key=lambda d: d.source)
 
+    def document(self, doc_id: str) -> DocumentInfo | None:
+        """The indexed document `doc_id`, or None when it is not (or no longer) in the index."""
+        return self._current().store.documents.get(doc_id)
+
     def documents_named(self, names: Collection[str]) -> list[str]:
         """The ids of the documents `names` name: each a document id, a source, or a file name
         (every document of that file). An unknown name is an InputError listing some valid ones."""

@@ -46,7 +46,7 @@ from scripts.reader_data import held_for_calibration
 SINGLE_SENTENCE = ("bundled", "squad", "rgb", "scifact")  # sets one quoted sentence can answer
 
 
-def _sample(items: tuple[EvalItem, ...], limit: int, seed: int = 0) -> list[EvalItem]:
+def sample_items(items: tuple[EvalItem, ...], limit: int, seed: int = 0) -> list[EvalItem]:
     """Up to `limit` answerable and `limit` unanswerable items, seeded."""
     rng = random.Random(seed)
     out: list[EvalItem] = []
@@ -119,7 +119,7 @@ def main() -> None:
         items = (
             list(task.items)
             if name in ("bundled", "scifact", "multihop")
-            else _sample(task.items, args.limit)
+            else sample_items(task.items, args.limit)
         )
         bot = Assistant.cached(task.corpus, cache, rules, progress=True)
         by_rules = run_eval(bot, items, progress=True)

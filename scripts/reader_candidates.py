@@ -17,7 +17,7 @@ from typing import Any
 from evals.adapters import load_task
 from evals.run import answer_metrics, run_eval
 from rag import Assistant, Settings
-from scripts.calibrate_reader import _sample
+from scripts.calibrate_reader import sample_items
 from scripts.common import require_datasets, script_parser, write_report
 from scripts.reader_data import held_for_calibration
 
@@ -33,7 +33,7 @@ def main() -> None:
         task = load_task(name, "dev", data if name != "bundled" else None, cache / "data")
         if name == "squad":
             task = replace(task, items=tuple(i for i in task.items if held_for_calibration(i.id)))
-        items = list(task.items) if limit is None else _sample(task.items, limit)
+        items = list(task.items) if limit is None else sample_items(task.items, limit)
         bot = Assistant.cached(task.corpus, cache, Settings())
         for size in SIZES:
             run = run_eval(

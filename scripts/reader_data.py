@@ -279,10 +279,15 @@ def scifact_pairs(
 
 
 def build_hard_pairs(
-    data: Path, seed: int = 0, replay: int = 10_000, squad_questions: int = 12_000
+    data: Path,
+    seed: int = 0,
+    replay: int = 10_000,
+    squad_questions: int = 12_000,
+    earlier: Sequence[Pair] | None = None,
 ) -> list[Pair]:
     """Stage two's pairs (see the module docstring): SQuAD 2.0 dev questions not held for
-    calibration, SciFact train claims, and `replay` pairs of stage one."""
+    calibration, SciFact train claims, and `replay` pairs of stage one (`earlier`: stage one's
+    pairs when the caller has them, else built again with the same seed)."""
     rng = random.Random(seed + 1)
     squad = data / "squad_v2_dev"
     paragraphs = {str(p["paragraph_id"]): p for p in read_jsonl(squad / "paragraphs.jsonl")}
@@ -297,7 +302,7 @@ def build_hard_pairs(
     rows: Iterable[Mapping[str, Any]] = read_jsonl(scifact / "corpus_sentences.jsonl")
     abstracts = {str(d["doc_id"]): [str(s) for s in d["sentences"]] for d in rows}
     pairs += scifact_pairs(abstracts, read_jsonl(scifact / "claims_train.jsonl"))
-    earlier = build_pairs(data, seed, squad_questions)
-    pairs += rng.sample(earlier, min(replay, len(earlier)))
+    earlier = build_pairs(data, seed, squad_questions) if earlier is None else earlier
+    pairs += rng.sample(list(earlier), min(replay, len(earlier)))
     rng.shuffle(pairs)
     return pairs

@@ -221,17 +221,10 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(start))
     model = AutoModelForSequenceClassification.from_pretrained(str(start), num_labels=1).to(device)
     stages: dict[str, Any] = {}
-    if not args.init:
-        stages["one"] = train(
-            model,
-            tokenizer,
-            build_pairs(data, args.seed, args.squad_questions),
-            args,
-            args.lr,
-            deadline,
-            device,
-        )
-    hard = build_hard_pairs(data, args.seed, args.replay, args.squad_questions)
+    first = None if args.init else build_pairs(data, args.seed, args.squad_questions)
+    if first is not None:
+        stages["one"] = train(model, tokenizer, first, args, args.lr, deadline, device)
+    hard = build_hard_pairs(data, args.seed, args.replay, args.squad_questions, earlier=first)
     stages["two"] = train(model, tokenizer, hard, args, args.hard_lr, deadline, device)
     out_dir = Path(args.out_dir)
     model.save_pretrained(out_dir)

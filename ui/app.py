@@ -169,7 +169,7 @@ class ChatApp:
     def original_url(self, c: Citation) -> str | None:
         """Where the page opens the file a citation quotes (at its page, for a PDF): uploaded
         files only, by a key that says nothing of the server's paths."""
-        doc = next((d for d in self.bot.documents() if d.doc_id == c.doc_id), None)
+        doc = self.bot.document(c.doc_id)
         if doc is None or not self._uploaded(doc.origin):
             return None
         return f"{ORIGINALS}/{_key(c.doc_id)}" + (f"#page={c.page}" if c.page else "")

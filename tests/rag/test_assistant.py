@@ -51,6 +51,8 @@ def test_build_load_ask_and_describe(docs: Path, tmp_path: Path) -> None:
         ("trade.txt", "", 1),
         ("zones.md", "Pilot zones", 1),
     ]
+    first = bot.documents()[0]
+    assert bot.document(first.doc_id) == first and bot.document("no-such-id") is None
 
     answer = bot.ask("Which city opened the first pilot zone?")
     assert not answer.refused and "Hangzhou" in answer.citations[0].quote
