@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
 from rag.answer import terms
-from rag.types import Answer, FollowUp, final_answer
+from rag.types import Answer, Citation, FollowUp, final_answer
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -55,6 +56,28 @@ def resolve(question: str, history: list[Answer]) -> FollowUp | None:
     for earlier in history[-3:]:
         turns += [("user", earlier.question), ("assistant", earlier.text)]
     return FollowUp(" ".join(words), cited, tuple(turns))
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation as a client keeps it (e.g. OpenAI-style `messages`):
+    the question, the answer's text, and what the answer quoted when the client sent it back."""
+
+    question: str
+    answer: str = ""
+    cited: tuple[Citation, ...] = ()
+    refused: bool = False
+
+
+def history_from_turns(turns: Sequence[Turn]) -> list[Answer]:
+    """The history `ChatSession` needs, rebuilt from a client's turns without asking anything again:
+    each question is resolved against the turns before it, as it was when it was asked."""
+    history: list[Answer] = []
+    for turn in turns:
+        followup = resolve(turn.question, history)
+        resolved = followup.joined(turn.question) if followup else turn.question
+        history.append(Answer(turn.question, turn.answer, turn.refused, turn.cited, (), resolved, 0.0))
+    return history
 
 
 class ChatSession:

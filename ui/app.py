@@ -22,7 +22,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rag import SUPPORTED_SUFFIXES, Answer, Assistant, BuildReport, Citation, InputError, RagError, file_name
+from rag import (
+    SUPPORTED_SUFFIXES,
+    Answer,
+    Assistant,
+    BuildReport,
+    Citation,
+    InputError,
+    Passage,
+    RagError,
+    file_name,
+)
 from rag.assistant import bundled_corpus_dir
 from rag.export import conversation_json, conversation_markdown
 from ui import render
@@ -258,20 +268,23 @@ class ChatApp:
 
     def public(self, answer: Answer) -> dict[str, Any]:
         """The answer as JSON for API clients, with document paths as `shown` gives them."""
+        return self._scrub(answer.to_dict())
 
-        def scrub(value: Any) -> Any:
-            if isinstance(value, dict):
-                return {
-                    k: self.shown(v)
-                    if k in ("doc_id", "source", "origin") and isinstance(v, str)
-                    else scrub(v)
-                    for k, v in value.items()
-                }
-            if isinstance(value, list):
-                return [scrub(v) for v in value]
-            return value
+    def public_passage(self, passage: Passage) -> dict[str, Any]:
+        """A passage as JSON for API clients, with document paths as `shown` gives them."""
+        return self._scrub(passage.to_dict())
 
-        return scrub(answer.to_dict())
+    def _scrub(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: self.shown(v)
+                if k in ("doc_id", "source", "origin") and isinstance(v, str)
+                else self._scrub(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self._scrub(v) for v in value]
+        return value
 
     def remove(self, source: str) -> str:
         """Remove a document from the index (and its uploaded copy, if it was uploaded here);

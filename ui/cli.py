@@ -1,10 +1,11 @@
-"""The `rag` command: index documents, ask questions, serve the chat, inspect an index.
+"""The `rag` command: index documents, ask questions, serve the chat and the API, inspect an index.
 
 Environment variables are read here, at the entry point, and nowhere else:
 RAG_INDEX_DIR (default index folder), RAG_CACHE_DIR (where the bundled index is built),
 RAG_MODEL (embedding model name or path), RAG_RERANKER (CrossEncoder for `rag ask`),
 RAG_ANSWER_MODE (extractive or llm), RAG_LLM_BACKEND / RAG_LLM_MODEL / RAG_LLM_URL /
 RAG_LLM_API_KEY / RAG_LLM_TIMEOUT (the LLM for llm mode), RAG_DATA_DIR, RAG_PORT,
+RAG_HOME (where collections live), RAG_COLLECTION, RAG_API_KEYS (keys `rag serve` accepts),
 RAG_DEBUG=1 (show tracebacks).
 
 `rag eval ...` is the evals' own command (`python -m evals ...`), run in place of this one: the
@@ -24,7 +25,11 @@ from pathlib import Path
 
 from rag import RETRIEVERS, Answer, Assistant, IndexSettings, Settings, check_question
 from rag.assistant import bundled_index_dir
+from rag.collections import DEFAULT, Collections
 from rag.entry import add_mode_argument, limit_settings, mode_settings, run_command
+from ui.app import ChatApp
+from ui.keys import KeyRing
+from ui.library import Library
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or update an index from files and folders")
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (searched recursively)")
-    p.add_argument("--index-dir", default=env.get("RAG_INDEX_DIR"), required="RAG_INDEX_DIR" not in env)
+    _where_arguments(p, "index into this folder", "index into this collection (default: 'default')")
     p.add_argument("--rebuild", action="store_true", help="start from an empty index")
     p.add_argument("--model", default=env.get("RAG_MODEL"), help="sentence-transformers model name or path")
     p.add_argument("--chunk-size", type=int, default=None, help="tokens per chunk")
@@ -66,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer one question with citations")
     p.add_argument("question")
-    _index_dir_argument(p)
+    _where_arguments(p)
     p.add_argument("-k", "--top-k", type=int, default=None, help="passages to read (default 6)")
     p.add_argument("--retriever", choices=RETRIEVERS, help="how passages are found (default: hybrid)")
     p.add_argument(
@@ -85,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_ask)
 
     p = sub.add_parser("chat", help="serve the browser chat (Gradio) on this machine")
-    _index_dir_argument(p)
+    _where_arguments(p)
     p.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
@@ -98,18 +103,54 @@ def _parser() -> argparse.ArgumentParser:
     add_mode_argument(p, env)
     p.set_defaults(func=_chat)
 
+    p = sub.add_parser(
+        "serve", help="serve the chat, the OpenAI-compatible API, the REST API and MCP on one port"
+    )
+    _where_arguments(p, collection_help="the collection the browser chat shows (default: 'default')")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    p.add_argument("--port", type=int, default=int(env.get("RAG_PORT", "8000")))
+    p.add_argument(
+        "--api-key",
+        action="append",
+        metavar="KEY[@COLLECTION+...][:read]",
+        help="require this key (repeat for several; default: RAG_API_KEYS); see README, 'Keys'",
+    )
+    p.add_argument("--data-dir", default=env.get("RAG_DATA_DIR"), help="with --index-dir: where uploads go")
+    add_mode_argument(p, env)
+    p.set_defaults(func=_serve)
+
+    p = sub.add_parser("mcp", help="serve MCP over stdio, for desktop agents (Claude Desktop, Cursor...)")
+    _where_arguments(p)
+    add_mode_argument(p, env)
+    p.set_defaults(func=_mcp)
+
     # parsed by the evals' own command (see _run_evals); listed here for `rag --help`
     sub.add_parser("eval", help="run an eval set and write a report (`rag eval --help` for more)")
 
-    p = sub.add_parser("info", help="describe an index: model, chunking, documents")
-    _index_dir_argument(p)
+    p = sub.add_parser("info", help="describe an index: model, chunking, documents; list the collections")
+    _where_arguments(p)
     p.set_defaults(func=_info)
     return parser
 
 
-def _index_dir_argument(p: argparse.ArgumentParser) -> None:
+def _where_arguments(
+    p: argparse.ArgumentParser,
+    index_help: str = "an index folder (default: the bundled e-commerce corpus)",
+    collection_help: str = "a collection of the data folder (see --home)",
+) -> None:
+    """`--index-dir DIR` or `--collection NAME` (one of them), and `--home`."""
+    env = os.environ
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--index-dir", default=env.get("RAG_INDEX_DIR"), help=index_help)
+    where.add_argument(
+        "--collection", default=env.get("RAG_COLLECTION"), metavar="NAME", help=collection_help
+    )
     p.add_argument(
-        "--index-dir", default=os.environ.get("RAG_INDEX_DIR"), help="default: the bundled e-commerce corpus"
+        "--home",
+        default=env.get("RAG_HOME"),
+        help="the data folder collections live in (default: ~/.local/share/rag-assistant)",
     )
 
 
@@ -120,10 +161,12 @@ def _index(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size or defaults.chunk_size,
         chunk_overlap=defaults.chunk_overlap if args.chunk_overlap is None else args.chunk_overlap,
     )
+    settings = Settings(index=index_settings, **limit_settings(os.environ))
+    index_dir = args.index_dir or Collections(args.home).index_dir(args.collection or DEFAULT)
     bot = Assistant.build(
         args.paths,
-        args.index_dir,
-        Settings(index=index_settings, **limit_settings(os.environ)),
+        index_dir,
+        settings,
         rebuild=args.rebuild,
         progress=not args.quiet,
         follow_links=args.follow_links,
@@ -133,9 +176,11 @@ def _index(args: argparse.Namespace) -> int:
     return 1 if args.strict and bot.report.skipped else 0
 
 
-def _open(index_dir: str | None, settings: Settings) -> Assistant:
-    if index_dir:
-        return Assistant.load(index_dir, settings)
+def _open(args: argparse.Namespace, settings: Settings) -> Assistant:
+    if args.collection:
+        return _collections(args, settings).open(args.collection)
+    if args.index_dir:
+        return Assistant.load(args.index_dir, settings)
     return Assistant.bundled(os.environ.get("RAG_CACHE_DIR"), settings, progress=sys.stderr.isatty())
 
 
@@ -144,7 +189,7 @@ def _ask(args: argparse.Namespace) -> int:
         reranker=args.reranker, **mode_settings(args.mode, os.environ), **limit_settings(os.environ)
     )
     question = check_question(args.question, settings.max_question_chars)  # before the model loads
-    bot = _open(args.index_dir, settings)
+    bot = _open(args, settings)
     within = bot.documents_named(args.doc) if args.doc else None
     answer = bot.ask(question, k=args.top_k, within=within, retriever=args.retriever)
     print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else format_answer(answer))
@@ -156,6 +201,14 @@ def _chat(args: argparse.Namespace) -> int:
     from ui.app import ChatApp, serve
 
     settings = Settings(**mode_settings(args.mode, os.environ), **limit_settings(os.environ))
+    if args.collection:
+        collections = _collections(args, settings)
+        bot = collections.open(args.collection)
+        print(
+            f"Serving the chat on http://{args.host}:{args.port} (collection: {args.collection}); Ctrl-C stops it."
+        )
+        serve(ChatApp(bot, collections.folder(args.collection)), host=args.host, port=args.port)
+        return 0
     if args.index_dir:
         index_dir = Path(args.index_dir).expanduser()
     else:  # the bundled index (built on first use), opened below through the chat's own copy only
@@ -177,8 +230,63 @@ def own_copy(index_dir: Path, data_dir: Path) -> Path:
     return copy
 
 
+def _collections(args: argparse.Namespace, settings: Settings) -> Collections:
+    return Collections(args.home, settings, os.environ.get("RAG_CACHE_DIR"))
+
+
+def _library(args: argparse.Namespace, settings: Settings) -> tuple[Library, str]:
+    """What `rag serve` and `rag mcp` offer, and the collection the chat shows."""
+    if args.index_dir:
+        index_dir = Path(args.index_dir).expanduser()
+        data_dir = (
+            Path(args.data_dir)
+            if getattr(args, "data_dir", None)
+            else index_dir.with_name(index_dir.name + ".data")
+        )
+        return Library(single=ChatApp(Assistant.load(index_dir, settings), data_dir)), DEFAULT
+    collections = _collections(args, settings)
+    name = args.collection or DEFAULT
+    collections.check(name)
+    return Library(collections), name
+
+
+def _serve(args: argparse.Namespace) -> int:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from ui.server import create_app, serve
+
+    keys = KeyRing.from_options(args.api_key, os.environ)
+    settings = Settings(**mode_settings(args.mode, os.environ), **limit_settings(os.environ))
+    library, chat = _library(args, settings)
+    app = create_app(library, keys, chat, args.host)
+    where = f"http://{args.host}:{args.port}"
+    print(
+        f"Serving on {where}: chat {where}/ (collection {chat}), OpenAI API {where}/v1, REST API {where}/api/v1 (docs {where}/docs), MCP {where}/mcp"
+    )
+    print(
+        f"collections: {', '.join(library.names())}; "
+        + (f"{len(keys.keys)} API key(s) required" if keys.enabled else "no API key required")
+    )
+    if not keys.enabled and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: serving on {args.host} without API keys: anyone who reaches this port can read and change the documents; give --api-key",
+            file=sys.stderr,
+        )
+    serve(app, args.host, args.port)
+    return 0
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from ui.mcp_server import build_mcp
+
+    settings = Settings(**mode_settings(args.mode, os.environ), **limit_settings(os.environ))
+    library, chat = _library(args, settings)
+    library.get(chat)  # load now: the first tool call answers at once
+    build_mcp(library, KeyRing()).run("stdio")
+    return 0
+
+
 def _info(args: argparse.Namespace) -> int:
-    bot = _open(args.index_dir, Settings())
+    bot = _open(args, Settings())
     info = bot.info()
     print(f"index: {info.path}\nmodel: {info.model} (dimension {info.dimension})")
     print(f"chunking: chunk_size {info.chunk_size}, chunk_overlap {info.chunk_overlap}")
@@ -188,6 +296,7 @@ def _info(args: argparse.Namespace) -> int:
         print(f"  {d.source}  ({d.n_chunks} chunks){'  ' + d.title if d.title else ''}")
     if len(documents) > 50:
         print(f"  ... and {len(documents) - 50} more")
+    print(f"collections (in {Collections(args.home).home}): {', '.join(Collections(args.home).names())}")
     return 0
 
 

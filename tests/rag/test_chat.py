@@ -10,7 +10,7 @@ from index.build import build_index
 from index.settings import IndexSettings
 from index.store import IndexStore
 from rag import Assistant, InputError, Settings
-from rag.chat import FollowUp, is_followup, resolve
+from rag.chat import FollowUp, Turn, history_from_turns, is_followup, resolve
 from rag.types import Answer, Citation
 from tests.conftest import FakeEmbedder, write
 
@@ -103,3 +103,21 @@ def test_a_conversation_keeps_at_most_max_history_turns_and_long_questions_are_r
         InputError, match=r"2,001 characters long, over the 2,000 limit \(RAG_MAX_QUESTION_CHARS\)"
     ):
         bot.ask("x" * 2001)
+
+
+def test_turns_a_client_kept_become_a_history_resolved_as_it_was_asked() -> None:
+    history = history_from_turns(
+        [
+            Turn("When was the first pilot zone set up?", "In 2015. [1]"),
+            Turn("And the next year?", "12 more cities. [1]"),
+            Turn("What is the GDP of Mars?", "I could not find this.", refused=True),
+        ]
+    )
+    assert [a.resolved_question for a in history] == [
+        "When was the first pilot zone set up?",
+        "When was the first pilot zone set up? And the next year?",
+        "What is the GDP of Mars?",
+    ]
+    assert history[1].text == "12 more cities. [1]" and history[2].refused
+    followup = resolve("And in 2017?", history[:2])
+    assert followup is not None and followup.previous_question.endswith("And the next year?")

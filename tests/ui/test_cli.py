@@ -281,3 +281,23 @@ def test_format_answer_lists_each_quote_under_its_own_source_when_sources_altern
     a, b = lines.index("[1] A — docs/a.md"), lines.index("[2] B — docs/b.md")
     assert lines[a + 1 : a + 3] == ["    chars 0-12, score 0.80", "    chars 40-52, score 0.60"]
     assert lines[b + 1 :] == ["    chars 5-18, score 0.70"]
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_index_and_ask_a_named_collection(tmp_path: Path) -> None:
+    write(
+        tmp_path / "hr" / "leave.md",
+        "Every employee of Walrus Logistics gets 27 days of paid leave a year.\n",
+    )
+    home = str(tmp_path / "home")
+    built = rag("index", str(tmp_path / "hr"), "--collection", "hr", "--home", home, "--quiet")
+    assert built.returncode == 0, built.stderr
+    asked = rag("ask", "How many days of paid leave?", "--collection", "hr", "--home", home, "--json")
+    assert asked.returncode == 0, asked.stderr
+    assert "27 days" in json.loads(asked.stdout)["text"]
+    info = rag("info", "--collection", "hr", "--home", home)
+    assert "documents: 1" in info.stdout and "collections (in" in info.stdout and "default, hr" in info.stdout
+    _one_line_error(rag("ask", "Why?", "--collection", "finance", "--home", home), "'finance'", "default, hr")
+    both = rag("ask", "Why?", "--collection", "hr", "--index-dir", home)
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
