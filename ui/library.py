@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from rag import DocumentInfo, InputError
 from rag.chat import Turn
 from rag.collections import DEFAULT, CollectionNotFound, Collections
 from ui.app import ChatApp
 
+T = TypeVar("T")
+
 
 class Library:
     """The collections of a data folder (`Collections`), or one index opened by its folder
     (served as `default`); each is opened on first use and shared by the chat, the API and MCP."""
 
-    def __init__(self, collections: Collections | None = None, single: ChatApp | None = None) -> None:
+    def __init__(
+        self,
+        collections: Collections | None = None,
+        single: ChatApp | None = None,
+        workers: int | None = None,
+    ) -> None:
+        """`workers`: questions answered at once (default: one per CPU core); the others wait their
+        turn in order, which keeps the slowest answer near the average under load."""
         if (collections is None) == (single is None):
             raise ValueError("give either `collections` or `single`")
         self.collections = collections
         self._apps: dict[str, ChatApp] = {DEFAULT: single} if single is not None else {}
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers or os.cpu_count() or 1, thread_name_prefix="rag-answer"
+        )
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """`work()` (answering, searching) on one of the workers, first come first served."""
+        return await asyncio.wrap_future(self._pool.submit(work))
 
     def names(self) -> list[str]:
         return self.collections.names() if self.collections is not None else [DEFAULT]

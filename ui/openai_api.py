@@ -77,14 +77,17 @@ def router(library: Library, keys: KeyRing) -> APIRouter:
         }
 
     @api.post("/chat/completions", summary="Answer the last user message from a collection, with citations")
-    def completions(body: CompletionRequest, request: Request) -> Any:
+    async def completions(body: CompletionRequest, request: Request) -> Any:
         keys.check(presented_key(request.headers), body.model)
-        app = library.get(body.model)
         turns, question = turns_from_messages([(m.role, text_of(m.content), m.rag) for m in body.messages])
-        within = documents_named(app, body.documents)
-        chat = app.bot.chat(history_from_turns(turns))
-        answer = chat.ask(question, k=body.k, within=within)
-        public = app.public(answer)
+
+        def work() -> tuple[Answer, dict[str, Any]]:
+            app = library.get(body.model)
+            chat = app.bot.chat(history_from_turns(turns))
+            answer = chat.ask(question, k=body.k, within=documents_named(app, body.documents))
+            return answer, app.public(answer)
+
+        answer, public = await library.run(work)
         reply_id = f"chatcmpl-{uuid.uuid4().hex}"
         if body.stream:
             return StreamingResponse(

@@ -110,20 +110,27 @@ def router(library: Library, keys: KeyRing) -> APIRouter:
         return {"removed": len(removed), "documents": len(app.bot.documents())}
 
     @api.post("/collections/{collection}/ask", summary="Answer a question with citations, or refuse")
-    def ask(collection: str, body: AskRequest, request: Request) -> dict[str, Any]:
+    async def ask(collection: str, body: AskRequest, request: Request) -> dict[str, Any]:
         allowed(request, collection)
-        app = library.get(collection)
         turns = [Turn(t.question, t.answer, refused=t.refused) for t in body.history]
-        chat = app.bot.chat(history_from_turns(turns))
-        answer = chat.ask(body.question, k=body.k, within=documents_named(app, body.documents))
-        return app.public(answer)
+
+        def work() -> dict[str, Any]:
+            app = library.get(collection)
+            chat = app.bot.chat(history_from_turns(turns))
+            return app.public(chat.ask(body.question, k=body.k, within=documents_named(app, body.documents)))
+
+        return await library.run(work)
 
     @api.post("/collections/{collection}/retrieve", summary="The best passages for a question, best first")
-    def retrieve(collection: str, body: RetrieveRequest, request: Request) -> list[dict[str, Any]]:
+    async def retrieve(collection: str, body: RetrieveRequest, request: Request) -> list[dict[str, Any]]:
         allowed(request, collection)
-        app = library.get(collection)
-        passages = app.bot.retrieve(body.question, body.k, documents_named(app, body.documents))
-        return [app.public_passage(p) for p in passages]
+
+        def work() -> list[dict[str, Any]]:
+            app = library.get(collection)
+            passages = app.bot.retrieve(body.question, body.k, documents_named(app, body.documents))
+            return [app.public_passage(p) for p in passages]
+
+        return await library.run(work)
 
     @api.post("/export", summary="A conversation (answers as `ask` returned them) as Markdown or JSON")
     def export(
