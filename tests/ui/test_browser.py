@@ -721,3 +721,25 @@ def test_a_second_file_of_the_same_name_is_kept_beside_the_first(page: Any, tmp_
     assert "Ferry history" in table and "Mill history" in table  # both documents, neither replaced
     _ask(page, "When did the Otter ferry first sail?", "1931")
     _ask(page, "When did the Walrus mill close?", "1977")
+
+
+def test_rag_serve_chat_asks_for_a_key_once_then_answers(browser: Any, tmp_path: Path) -> None:
+    from tests.ui.serving import ADMIN, key_of, rag_serve
+
+    with rag_serve(tmp_path / "home", "--api-key", ADMIN) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.goto(url)
+        assert page.url.endswith("/rag/login")
+        page.fill("#key", "sk-wrong-key-0000")
+        page.click("button[type=submit]")
+        assert "not valid" in page.locator("[role=alert]").inner_text()
+        page.fill("#key", key_of(ADMIN))
+        page.click("button[type=submit]")
+        page.wait_for_selector("#rag-question textarea")
+        _ask(page, "When was the first pilot zone set up?", "[1]")
+        assert "2015" in _last_bot(page)
+        _shot(page, "serve-chat-signed-in")
+        page.reload()  # the key is kept (HttpOnly cookie): no second sign-in
+        page.wait_for_selector("#rag-question textarea")
+        context.close()
