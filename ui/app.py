@@ -17,7 +17,7 @@ import secrets
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -383,6 +383,15 @@ def _gradio_upload_dir() -> Path:
 # -- the Gradio interface ------------------------------------------------------------------------
 
 
+def _collections_line(collection: str, others: Sequence[tuple[str, str]]) -> str:
+    if not collection:
+        return ""
+    links = " · ".join(f"[{render.as_markdown_text(n)}]({url})" for n, url in others)
+    return f"\n\nCollection: **{render.as_markdown_text(collection)}**" + (
+        f" · other collections: {links}" if links else ""
+    )
+
+
 def _subtitle(app: ChatApp) -> str:
     llm = app.bot.settings.llm
     if app.bot.settings.answer_mode == "llm" and llm is not None:
@@ -393,7 +402,9 @@ def _subtitle(app: ChatApp) -> str:
     return "Every sentence of an answer is quoted from a document and cited."
 
 
-def build_ui(app: ChatApp) -> Any:
+def build_ui(app: ChatApp, collection: str = "", others: Sequence[tuple[str, str]] = ()) -> Any:
+    """The chat on `app`; with `collection`, its name in the header, with links to the chats of
+    `others` (name, address)."""
     import gradio as gr
 
     with gr.Blocks(title="Document chat", analytics_enabled=False, fill_height=True) as demo:
@@ -401,9 +412,10 @@ def build_ui(app: ChatApp) -> Any:
         last_answer = gr.State(None)
         answered = gr.State({})  # chat message index -> its Answer, so any answer can show its sources
         # this browser's conversations (the latest MAX_SAVED), kept in its storage; and which is open
-        saved = gr.BrowserState([], storage_key="rag-conversations", secret=app.browser_secret())
+        storage = "rag-conversations" + (f"-{collection}" if collection and collection != "default" else "")
+        saved = gr.BrowserState([], storage_key=storage, secret=app.browser_secret())
         open_id = gr.State("")
-        gr.Markdown("## Ask your documents\n" + _subtitle(app))
+        gr.Markdown("## Ask your documents\n" + _subtitle(app) + _collections_line(collection, others))
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,6 +37,7 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitab
 OPEN_PATHS = ("/api/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/rag/login")
 API_PREFIXES = ("/v1/", "/api/", "/mcp")
 LOGIN = "/rag/login"
+CHATS = "/c"  # the chats of the collections other than the one at /
 
 
 def error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
@@ -49,7 +51,9 @@ def create_app(
     """The server's ASGI app: the API, MCP and the chat on `chat_collection`, behind `keys`."""
     import gradio as gr
 
-    chat = library.get(chat_collection)  # loads the model and index now, not on the first question
+    library.get(chat_collection)  # loads the model and index now, not on the first question
+    # every collection there is at start has its chat: `chat_collection` at /, the others at /c/<name>/
+    places = {name: "/" if name == chat_collection else f"{CHATS}/{name}/" for name in library.names()}
     mcp = build_mcp(library, keys)
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, host=host)
 
@@ -69,27 +73,30 @@ def create_app(
     app.include_router(rest_router(library, keys))
 
     @app.get(LOGIN, include_in_schema=False)
-    def login_page() -> HTMLResponse:
-        return HTMLResponse(_login_html(""))
+    def login_page(next: str = "/") -> HTMLResponse:
+        return HTMLResponse(_login_html("", _local(next)))
 
     @app.post(LOGIN, include_in_schema=False)
     async def login(request: Request) -> Response:
         form = await request.form()
         key = str(form.get("key", "")).strip()
-        if not keys.allows(key, chat_collection):
-            return HTMLResponse(
-                _login_html("That key is not valid for this chat; check it and try again."), 401
-            )
-        done = RedirectResponse("/", status_code=303)
+        goal = _local(str(form.get("next", "/")))
+        collection = chat_of(goal, chat_collection)
+        if not (keys.allows(key, collection) if collection else keys.find(key)):
+            problem = "That key is not valid for this chat; check it and try again."
+            return HTMLResponse(_login_html(problem, goal), 401)
+        done = RedirectResponse(goal, status_code=303)
         done.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https")
         return done
 
     @app.get(ORIGINALS + "/{key}", include_in_schema=False)
-    def original(key: str) -> Response:
-        path = chat.original(key)
-        if path is None:
-            return error(404, "no uploaded document has that key; open it from a citation in the chat")
-        return FileResponse(path, filename=path.name, content_disposition_type="inline")
+    def original(key: str, request: Request) -> Response:
+        presented = presented_key(request.headers, request.cookies)
+        for name in places:
+            path = library.get(name).original(key)
+            if path is not None and keys.allows(presented, name):
+                return FileResponse(path, filename=path.name, content_disposition_type="inline")
+        return error(404, "no uploaded document has that key; open it from a citation in the chat")
 
     @app.api_route(
         "/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
@@ -105,18 +112,20 @@ def create_app(
         )
 
     app.router.routes.extend(mcp_app.routes)
-    demo = build_ui(chat)
-    demo.queue(default_concurrency_limit=4)
-    app = gr.mount_gradio_app(
-        app,
-        demo,
-        path="/",
-        footer_links=["api"],
-        max_file_size=f"{MAX_UPLOAD_MB}mb",
-        theme=gr.themes.Soft(),
-        css=CSS,
-        head=HEAD,
-    )
+    for name, place in sorted(places.items(), key=lambda p: p[1] == "/"):  # "/" last: it takes the rest
+        others = [(n, p) for n, p in places.items() if n != name]
+        demo = build_ui(library.get(name), name if len(places) > 1 else "", others)
+        demo.queue(default_concurrency_limit=4)
+        app = gr.mount_gradio_app(
+            app,
+            demo,
+            path=place.rstrip("/") or "/",
+            footer_links=["api"],
+            max_file_size=f"{MAX_UPLOAD_MB}mb",
+            theme=gr.themes.Soft(),
+            css=CSS,
+            head=HEAD,
+        )
     app.add_middleware(KeyCheck, keys=keys, chat_collection=chat_collection)
     return app
 
@@ -141,18 +150,31 @@ class KeyCheck:
         api = path.startswith(API_PREFIXES)
         key = presented_key(headers, None if api else cookies)
         try:
-            self.keys.check(key, None if api else self.chat_collection)
+            self.keys.check(key, None if api else chat_of(path, self.chat_collection))
         except AccessDenied as denied:
             if scope["type"] == "websocket":
                 return await send({"type": "websocket.close", "code": 1008})
             wants_page = not api and scope.get("method") == "GET" and "text/html" in headers.get("accept", "")
             response = (
-                RedirectResponse(LOGIN, 303)
+                RedirectResponse(f"{LOGIN}?{urlencode({'next': path})}", 303)
                 if wants_page
                 else error(denied.status, str(denied), "authentication_error")
             )
             return await response(scope, receive, send)
         return await self.app(scope, receive, send)
+
+
+def chat_of(path: str, chat_collection: str) -> str | None:
+    """The collection whose chat `path` belongs to (None: an uploaded file, which any valid key may
+    ask for and whose route checks its collection)."""
+    if path.startswith(CHATS + "/"):
+        return path.split("/")[2]
+    return None if path.startswith(ORIGINALS) else chat_collection
+
+
+def _local(path: str) -> str:
+    """`path` when it is a path on this server (never another site's address), else "/"."""
+    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -193,14 +215,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         )
 
 
-def _login_html(problem: str) -> str:
+def _login_html(problem: str, goal: str) -> str:
     note = f'<p role="alert" style="color:#b91c1c">{html.escape(problem)}</p>' if problem else ""
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in · rag-assistant</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body style="font-family:system-ui,sans-serif;max-width:420px;margin:12vh auto;padding:0 16px">
 <h1 style="font-size:22px">Sign in to the document chat</h1>
 <p>This server needs an API key. Ask whoever runs it for one.</p>{note}
-<form method="post" action="{LOGIN}"><label for="key">API key</label><br>
+<form method="post" action="{LOGIN}"><input type="hidden" name="next" value="{html.escape(goal)}">
+<label for="key">API key</label><br>
 <input id="key" name="key" type="password" autocomplete="current-password" required autofocus
  style="width:100%;padding:8px;margin:6px 0 12px;font-size:16px">
 <button type="submit" style="padding:8px 16px;font-size:16px">Sign in</button></form></body></html>"""

@@ -233,12 +233,23 @@ def test_errors_are_json_that_name_the_problem(server: str) -> None:
 def test_the_chat_asks_for_a_key_once_then_works(server: str) -> None:
     browser = httpx.Client(base_url=server, follow_redirects=False)
     page = browser.get("/", headers={"Accept": "text/html"})
-    assert page.status_code == 303 and page.headers["location"] == "/rag/login"
+    assert page.status_code == 303 and page.headers["location"] == "/rag/login?next=%2F"
     assert browser.post("/rag/login", data={"key": "sk-wrong-key-123"}).status_code == 401
     assert browser.post("/rag/login", data={"key": key_of(HR_ONLY)}).status_code == 401  # not for `default`
-    signed = browser.post("/rag/login", data={"key": key_of(READER)})
+    signed = browser.post("/rag/login", data={"key": key_of(READER), "next": "/"})
     assert signed.status_code == 303 and "httponly" in signed.headers["set-cookie"].lower()
     assert browser.get("/", headers={"Accept": "text/html"}).status_code == 200
+    # every other collection's chat is at /c/<name>/, behind the keys that may use it
+    hr = browser.get("/c/hr/", headers={"Accept": "text/html"})
+    assert hr.status_code == 303 and hr.headers["location"] == "/rag/login?next=%2Fc%2Fhr%2F"
+    elsewhere = browser.post("/rag/login", data={"key": key_of(HR_ONLY), "next": "https://evil.example/"})
+    assert elsewhere.status_code == 401  # an address off this server means "/", which this key may not use
+    moved = browser.post("/rag/login", data={"key": key_of(HR_ONLY), "next": "/c/hr/"})
+    assert moved.status_code == 303 and moved.headers["location"] == "/c/hr/"
+    page = browser.get("/c/hr/", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    config = browser.get("/c/hr/config").json()
+    assert any("Collection: **hr**" in str(c.get("props", {}).get("value", "")) for c in config["components"])
 
 
 def test_gradio_client_asks_the_chat_mounted_on_the_server(server: str) -> None:

@@ -730,7 +730,7 @@ def test_rag_serve_chat_asks_for_a_key_once_then_answers(browser: Any, tmp_path:
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         page = context.new_page()
         page.goto(url)
-        assert page.url.endswith("/rag/login")
+        assert page.url.endswith("/rag/login?next=%2F")
         page.fill("#key", "sk-wrong-key-0000")
         page.click("button[type=submit]")
         assert "not valid" in page.locator("[role=alert]").inner_text()
