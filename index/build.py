@@ -19,8 +19,10 @@ from index.errors import InputError
 from index.find import find_files
 from index.limits import Limits
 from index.load import load_paths
+from index.pgstore import PgStore, is_db_url, split_address
 from index.settings import IndexSettings
 from index.store import MANIFEST, IndexStore
+from index.stores import Store
 from index.types import Chunk, Document, DocumentInfo, Skipped
 
 
@@ -79,6 +81,13 @@ def build_index(
     started = time.perf_counter()
     if not paths:
         raise InputError("no paths given; name at least one file or folder to index")
+    if is_db_url(str(index_dir)):
+        find_files(paths, follow_links)  # fail on a bad path before touching anything
+        url, schema = split_address(str(index_dir))
+        db = PgStore.create(url, embedder.name, embedder.dimension, settings.chunking(), schema)
+        if rebuild:
+            db.clear()
+        return _build(db, paths, [], embedder, settings, rebuild, progress, limits, follow_links, started)
     root = Path(index_dir).expanduser()
     if root.exists() and not root.is_dir():
         raise InputError(f"index dir '{index_dir}' is a file; give a folder path")
@@ -90,59 +99,77 @@ def build_index(
             store.check_compatible(embedder.name, settings.chunking())
         else:
             store = IndexStore(root, embedder.name, embedder.dimension, settings.chunking())
-        bar = _bar(progress, "files", None)
-        loaded = load_paths(paths, lambda p: bar.update(1), limits, follow_links, exclude=[root])
-        bar.close()
-        documents, skipped = _owned(store, loaded.documents, list(loaded.skipped))
-        if not documents and not store.documents:
-            reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:3])
-            raise InputError(f"no documents could be indexed ({reasons}); fix or replace these files")
+        return _build(
+            store, paths, [root], embedder, settings, rebuild, progress, limits, follow_links, started
+        )
 
-        changed = [d for d in documents if _is_changed(store, d)]
-        removed = _vanished(store, paths, documents, skipped)
-        for doc_id in removed:
-            store.remove(doc_id)
 
-        pieces = _chunk(changed, settings, progress)
-        too_long = [(d, c) for d, c in pieces if len(c) > limits.max_chunks_per_document]
-        skipped += [
-            Skipped(
-                d.source,
-                f"{len(c):,} chunks, over the {limits.max_chunks_per_document:,} limit "
-                "(RAG_MAX_CHUNKS_PER_DOCUMENT); split the file or raise the limit",
-            )
-            for d, c in too_long
-        ]
-        pieces = [(d, c) for d, c in pieces if len(c) <= limits.max_chunks_per_document]
-        changed = [d for d, _ in pieces]
-        n_chunks = sum(len(chunks) for _, chunks in pieces)
-        bar = _bar(progress, "chunks", n_chunks)
+def _build(
+    store: Store,
+    paths: Sequence[str | os.PathLike[str]],
+    exclude: list[Path],
+    embedder: Embedder,
+    settings: IndexSettings,
+    rebuild: bool,
+    progress: bool,
+    limits: Limits,
+    follow_links: bool,
+    started: float,
+) -> BuildReport:
+    bar = _bar(progress, "files", None)
+    loaded = load_paths(paths, lambda p: bar.update(1), limits, follow_links, exclude=exclude)
+    bar.close()
+    documents, skipped = _owned(store, loaded.documents, list(loaded.skipped))
+    if not documents and not store.documents:
+        reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:3])
+        raise InputError(f"no documents could be indexed ({reasons}); fix or replace these files")
+
+    changed = [d for d in documents if _is_changed(store, d)]
+    removed = _vanished(store, paths, documents, skipped)
+    for doc_id in removed:
+        store.remove(doc_id)
+
+    pieces = _chunk(changed, settings, progress)
+    too_long = [(d, c) for d, c in pieces if len(c) > limits.max_chunks_per_document]
+    skipped += [
+        Skipped(
+            d.source,
+            f"{len(c):,} chunks, over the {limits.max_chunks_per_document:,} limit "
+            "(RAG_MAX_CHUNKS_PER_DOCUMENT); split the file or raise the limit",
+        )
+        for d, c in too_long
+    ]
+    pieces = [(d, c) for d, c in pieces if len(c) <= limits.max_chunks_per_document]
+    changed = [d for d, _ in pieces]
+    n_chunks = sum(len(chunks) for _, chunks in pieces)
+    # unchanged documents of an index built before sentence vectors were stored get them now
+    changed_ids = {d.doc_id for d in changed}
+    lacking = [
+        d
+        for d in documents
+        if d.doc_id not in changed_ids and d.doc_id in store.documents and d.doc_id not in store.sentences
+    ]
+    spans = [_sentence_spans(chunks) for _, chunks in pieces]
+    lacking_spans = [_sentence_spans(store.document_chunks(d.doc_id)) for d in lacking]
+    total = n_chunks + sum(len(s) for s in spans) + sum(len(s) for s in lacking_spans)
+    bar = _bar(progress, "texts", total)  # chunks, then their sentences, embedded
+    sentences = _embed_sentences(lacking, lacking_spans, embedder, settings.batch_size, bar.update)
+    for doc, doc_spans, doc_vectors in zip(lacking, lacking_spans, sentences, strict=True):
+        store.sentences.add(doc.doc_id, doc_spans, doc_vectors)
+    # a batch of documents at a time: embedded, then written (a database commits each document,
+    # so a run stopped halfway keeps what it finished and the next run does only the rest)
+    for batch in _batches(list(zip(pieces, spans, strict=True)), WRITE_BATCH_CHUNKS):
         chunk_vectors = _embed(
-            [indexed_text(d.title, c.text) for d, cs in pieces for c in cs],
+            [indexed_text(d.title, c.text) for (d, cs), _ in batch for c in cs],
             embedder,
             settings.batch_size,
             bar.update,
         )
-        bar.close()
-        # unchanged documents of an index built before sentence vectors were stored get them now
-        changed_ids = {d.doc_id for d in changed}
-        lacking = [
-            d
-            for d in documents
-            if d.doc_id not in changed_ids and d.doc_id in store.documents and d.doc_id not in store.sentences
-        ]
-        spans = [_sentence_spans(chunks) for _, chunks in pieces]
-        spans += [_sentence_spans(store.document_chunks(d.doc_id)) for d in lacking]
-        docs = [d for d, _ in pieces] + lacking
-        bar = _bar(progress, "sentences", sum(len(s) for s in spans))
-        sentences = _embed_sentences(docs, spans, embedder, settings.batch_size, bar.update)
-        bar.close()
-        for doc, doc_spans, doc_vectors in zip(
-            lacking, spans[len(pieces) :], sentences[len(pieces) :], strict=True
-        ):
-            store.sentences.add(doc.doc_id, doc_spans, doc_vectors)
+        batch_sentences = _embed_sentences(
+            [d for (d, _), _ in batch], [s for _, s in batch], embedder, settings.batch_size, bar.update
+        )
         row = 0
-        for (doc, chunks), doc_spans, doc_vectors in zip(pieces, spans, sentences, strict=False):
+        for ((doc, chunks), doc_spans), doc_vectors in zip(batch, batch_sentences, strict=True):
             info = DocumentInfo(
                 doc.doc_id,
                 doc.source,
@@ -158,19 +185,20 @@ def build_index(
                 info, doc.text, chunks, chunk_vectors[row : row + len(chunks)], (doc_spans, doc_vectors)
             )
             row += len(chunks)
-        if changed or removed or lacking or rebuild or store.generation == 0:
-            store.save()
-        else:
-            store.collect_garbage()  # what killed runs left, and versions nobody reads any more
+    bar.close()
+    if changed or removed or lacking or rebuild or store.generation == 0:
+        store.save()
+    else:
+        store.collect_garbage()  # what killed runs left, and versions nobody reads any more
     return BuildReport(
-        index_dir=str(root),
+        index_dir=store.location,
         files_read=len(loaded.files),
         documents_added=tuple(d.doc_id for d in changed),
         documents_unchanged=len(documents) - len(changed) - len(too_long),
         documents_removed=tuple(removed),
         skipped=tuple(skipped),
         chunks_added=n_chunks,
-        chunks_total=len(store.chunks),
+        chunks_total=store.n_chunks,
         documents_total=len(store.documents),
         seconds=time.perf_counter() - started,
     )
@@ -178,6 +206,12 @@ def build_index(
 
 def remove_documents(index_dir: str | os.PathLike[str], doc_ids: Sequence[str]) -> list[str]:
     """Remove documents from an index (atomically); returns the ids that were there."""
+    if is_db_url(str(index_dir)):
+        db = PgStore.open(*split_address(str(index_dir)))
+        found = [d for d in doc_ids if d in db.documents]
+        for doc_id in found:
+            db.remove(doc_id)
+        return found
     root = Path(index_dir).expanduser()
     with _locked(root):
         store = IndexStore.open(root)
@@ -190,7 +224,7 @@ def remove_documents(index_dir: str | os.PathLike[str], doc_ids: Sequence[str]) 
 
 
 def _owned(
-    store: IndexStore, documents: Sequence[Document], skipped: list[Skipped]
+    store: Store, documents: Sequence[Document], skipped: list[Skipped]
 ) -> tuple[list[Document], list[Skipped]]:
     """The documents that are new or replace a document read from the same file: an id another
     file owns (a .jsonl record id, say) is never taken over."""
@@ -210,7 +244,7 @@ def _owned(
     return kept, skipped
 
 
-def _is_changed(store: IndexStore, doc: Document) -> bool:
+def _is_changed(store: Store, doc: Document) -> bool:
     info = store.documents.get(doc.doc_id)
     return (
         info is None
@@ -222,7 +256,7 @@ def _is_changed(store: IndexStore, doc: Document) -> bool:
 
 
 def _vanished(
-    store: IndexStore,
+    store: Store,
     paths: Sequence[str | os.PathLike[str]],
     found: Sequence[Document],
     skipped: Sequence[Skipped],
@@ -253,6 +287,25 @@ def _chunk(
         bar.update(1)
     bar.close()
     return pieces
+
+
+Piece = tuple[tuple[Document, list[Chunk]], list[tuple[int, int]]]  # a document, its chunks, its sentences
+WRITE_BATCH_CHUNKS = 64  # chunks embedded before their documents are written
+
+
+def _batches(items: list[Piece], max_chunks: int) -> Iterator[list[Piece]]:
+    """`items` in runs of about `max_chunks` chunks (a bigger document alone)."""
+    batch: list[Piece] = []
+    size = 0
+    for item in items:
+        n = len(item[0][1])
+        if batch and size + n > max_chunks:
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += n
+    if batch:
+        yield batch
 
 
 def _embed(

@@ -45,6 +45,17 @@ class SentenceTable:
         rows = {(int(s), int(e)): i for i, (s, e) in enumerate(spans)}
         self._docs[doc_id] = (rows, np.asarray(vectors, dtype=np.float32).reshape(len(spans), self.dimension))
 
+    def of(self, doc_id: str) -> tuple[list[Span], np.ndarray] | None:
+        """A document's sentence spans and vectors, in span order; None when none are stored."""
+        stored = self._docs.get(doc_id)
+        if stored is None:
+            return None
+        rows, vectors = stored
+        spans = sorted(rows)
+        return spans, np.asarray(vectors, dtype=np.float32)[[rows[s] for s in spans]].reshape(
+            len(spans), self.dimension
+        )
+
     def remove(self, doc_id: str) -> None:
         self._docs.pop(doc_id, None)
 

@@ -235,11 +235,46 @@ class IndexStore:
         return self._text_cache[h]
 
     def labels(self, doc_id: str) -> str:
-        """What names a document besides its text: its title, its file's name (when the document is
-        the whole file, not a record of a .jsonl collection) and its metadata values."""
-        info = self.documents[doc_id]
-        name = Path(info.origin).stem if info.source == info.origin else ""
-        return "\n".join([info.title, name, *info.metadata.values()])
+        return document_labels(self.documents[doc_id])
+
+    # -- what `Store` asks of every store (index/stores.py) ---------------------------------------
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
+    def address(self) -> str:
+        return str(self.path)
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunks)
+
+    def stamp(self) -> tuple[int, int, int]:
+        """What changes whenever a save replaces the manifest: its (inode, size, mtime)."""
+        try:
+            st = (self.path / MANIFEST).stat()
+        except OSError:
+            return (0, 0, 0)
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def reopen(self) -> IndexStore:
+        return IndexStore.open(self.path)
+
+    def dense(
+        self, vector: np.ndarray, k: int, within: Collection[str] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        return self.search(vector, k, within)
+
+    def lexical(
+        self, query: str, vector: np.ndarray, k: int, within: Collection[str] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """The `k` chunks BM25 ranks first for `query`, each with its cosine similarity to `vector`."""
+        allowed = None if within is None else self.chunk_ids(within)
+        return [
+            (self.chunks[i], float(self.vector(i) @ vector)) for i, _ in self.bm25.search(query, k, allowed)
+        ]
 
     # -- changing ------------------------------------------------------------------------------
 
@@ -393,6 +428,13 @@ class IndexStore:
         for p in folder.iterdir():
             if p.name not in live:
                 p.unlink(missing_ok=True)
+
+
+def document_labels(info: DocumentInfo) -> str:
+    """What names a document besides its text: its title, its file's name (when the document is
+    the whole file, not a record of a .jsonl collection) and its metadata values."""
+    name = Path(info.origin).stem if info.source == info.origin else ""
+    return "\n".join([info.title, name, *info.metadata.values()])
 
 
 class _Superseded(Exception):

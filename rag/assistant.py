@@ -15,7 +15,8 @@ from index.embed import Embedder, default_cache_dir, load_embedder
 from index.errors import InputError, RagError
 from index.find import find_files
 from index.settings import IndexSettings
-from index.store import MANIFEST, IndexStore
+from index.store import MANIFEST
+from index.stores import Store, open_store
 from index.types import DocumentInfo, page_at
 from rag.answer import ExtractiveAnswerer
 from rag.chat import ChatSession
@@ -36,7 +37,7 @@ class _Loaded:
     """What answering needs from one version of the index; replaced whole when documents change."""
 
     stamp: tuple[int, int, int]  # the manifest file's (inode, size, mtime) when this version was read
-    store: IndexStore
+    store: Store
     retrievers: dict[str, Retriever]
     answerer: ExtractiveAnswerer
     generator: GenerativeAnswerer | None
@@ -53,17 +54,17 @@ class Assistant:
     >>> chat = bot.chat(); chat.ask("..."); chat.ask("a follow-up")
     """
 
-    def __init__(self, store: IndexStore, embedder: Embedder, settings: Settings | None = None) -> None:
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings | None = None) -> None:
         """An assistant on an open index. `settings.index` must name the index's model and chunking
         (`load` takes them from the index itself)."""
         self.settings = settings or Settings(index=_index_settings_of(store))
         store.check_compatible(embedder.name, self.settings.index.chunking())
         self.embedder = embedder
         self._write_lock = threading.Lock()
-        self._loaded = self._load(store, _stamp(store.path))
+        self._loaded = self._load(store, store.stamp())
         self.report: BuildReport | None = None  # what `build` did, when this assistant came from it
 
-    def _load(self, store: IndexStore, stamp: tuple[int, int, int]) -> _Loaded:
+    def _load(self, store: Store, stamp: tuple[int, int, int]) -> _Loaded:
         s = self.settings
         retrievers = {
             name: make_retriever(name, store, self.embedder, s.weight_bm25, s.rrf_k) for name in RETRIEVERS
@@ -88,7 +89,7 @@ class Assistant:
         the last question, it is loaded and used from now on; questions already running finish on
         the version they started with, whose files stay until they are done."""
         loaded = self._loaded
-        stamp = _stamp(loaded.store.path)
+        stamp = loaded.store.stamp()
         if stamp == loaded.stamp or not self._write_lock.acquire(blocking=False):
             return loaded  # unchanged, or being reloaded by another question right now
         try:
@@ -101,9 +102,9 @@ class Assistant:
             self._write_lock.release()
 
     def _reload(self) -> None:
-        path = self._loaded.store.path
-        stamp = _stamp(path)
-        self._loaded = self._load(IndexStore.open(path), stamp)
+        store = self._loaded.store
+        stamp = store.stamp()
+        self._loaded = self._load(store.reopen(), stamp)
 
     # -- opening ---------------------------------------------------------------------------------
 
@@ -118,6 +119,7 @@ class Assistant:
         follow_links: bool = False,
     ) -> Assistant:
         """Index `paths` into `index_dir` (new, or updated incrementally) and return an assistant on it.
+        `index_dir` is a folder, or a PostgreSQL database with pgvector: `postgresql://...[#schema]`.
 
         `report` on the returned assistant says what was indexed, unchanged, removed and skipped
         (unreadable files, files past `settings.limits`, links outside `paths` unless `follow_links`).
@@ -129,15 +131,15 @@ class Assistant:
         report = build_index(
             paths, index_dir, embedder, settings.index, rebuild, progress, settings.limits, follow_links
         )
-        bot = cls(IndexStore.open(index_dir), embedder, settings)
+        bot = cls(open_store(index_dir), embedder, settings)
         bot.report = report
         return bot
 
     @classmethod
     def load(cls, index_dir: str | os.PathLike[str], settings: Settings | None = None) -> Assistant:
-        """Open an index built earlier. Its manifest names the embedding model and chunking, which
+        """Open an index built earlier (a folder or a `postgresql://` address). Its manifest names the embedding model and chunking, which
         replace `settings.index`; the other settings apply as given."""
-        store = IndexStore.open(index_dir)
+        store = open_store(index_dir)
         settings = settings or Settings()
         settings = replace(settings, index=_index_settings_of(store, settings.index.batch_size))
         return cls(store, load_embedder(store.model, settings.index.batch_size), settings)
@@ -184,7 +186,13 @@ class Assistant:
         with self._write_lock:
             settings = _index_settings_of(self._loaded.store, self.settings.index.batch_size)
             report = build_index(
-                paths, self._loaded.store.path, self.embedder, settings, False, progress, self.settings.limits
+                paths,
+                self._loaded.store.address,
+                self.embedder,
+                settings,
+                False,
+                progress,
+                self.settings.limits,
             )
             self._reload()
         return report
@@ -192,7 +200,7 @@ class Assistant:
     def remove(self, doc_ids: Collection[str]) -> list[str]:
         """Remove documents by id; returns the ids that were in the index."""
         with self._write_lock:
-            removed = remove_documents(self._loaded.store.path, list(doc_ids))
+            removed = remove_documents(self._loaded.store.address, list(doc_ids))
             if removed:
                 self._reload()
         return removed
@@ -226,13 +234,13 @@ class Assistant:
         """Where the index is, what built it and how much it holds."""
         store = self._current().store
         return IndexInfo(
-            path=str(store.path),
+            path=store.location,
             model=store.model,
             dimension=store.dimension,
             chunk_size=store.chunking["chunk_size"],
             chunk_overlap=store.chunking["chunk_overlap"],
             documents=len(store.documents),
-            chunks=len(store.chunks),
+            chunks=store.n_chunks,
             generation=store.generation,
         )
 
@@ -327,7 +335,7 @@ class Assistant:
         return search.retrieve(question, _check_k(k), within=within)
 
 
-def _with_pages(answer: Answer, store: IndexStore) -> Answer:
+def _with_pages(answer: Answer, store: Store) -> Answer:
     """`answer` with the page of each quote from a PDF."""
     if not any(store.documents[c.doc_id].pages for c in answer.citations if c.doc_id in store.documents):
         return answer
@@ -388,20 +396,11 @@ def cached_index_dir(
     return base / f"index-{digest.hexdigest()[:16]}"
 
 
-def _stamp(index_dir: Path) -> tuple[int, int, int]:
-    """What changes whenever a save replaces the manifest."""
-    try:
-        st = (index_dir / MANIFEST).stat()
-    except OSError:
-        return (0, 0, 0)
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
 def _as_list(paths: Paths) -> list[str | os.PathLike[str]]:
     return [paths] if isinstance(paths, str | os.PathLike) else list(paths)
 
 
-def _index_settings_of(store: IndexStore, batch_size: int = IndexSettings.batch_size) -> IndexSettings:
+def _index_settings_of(store: Store, batch_size: int = IndexSettings.batch_size) -> IndexSettings:
     return IndexSettings(model=store.model, batch_size=batch_size, **store.chunking)
 
 

@@ -26,6 +26,9 @@ def run_command(command: Callable[[], int]) -> int:
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # whoever read the output stopped reading (`rag info | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("interrupted; the index on disk is unchanged", file=sys.stderr)
         return 130

@@ -1,4 +1,5 @@
-"""Retrieval over an index: dense (FAISS), BM25 (bm25s), or both fused (the default).
+"""Retrieval over an index: dense, lexical, or both fused (the default). The store ranks: the
+folder store with FAISS and BM25 (bm25s), PostgreSQL with pgvector and full-text search.
 
 Every retriever returns `Passage`s whose `score` is the chunk's cosine similarity to the question,
 whatever ranked it, so the answerer and its refusal threshold see one scale.
@@ -12,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from index.embed import Embedder
-from index.store import IndexStore
+from index.stores import Store
 from index.types import Chunk
 from rag.settings import check_retriever
 from rag.types import Passage
@@ -30,7 +31,7 @@ class Retriever(Protocol):
         ...
 
 
-def _passage(store: IndexStore, chunk: Chunk, score: float) -> Passage:
+def _passage(store: Store, chunk: Chunk, score: float) -> Passage:
     info = store.documents[chunk.doc_id]
     return Passage(
         doc_id=chunk.doc_id,
@@ -48,7 +49,7 @@ def _passage(store: IndexStore, chunk: Chunk, score: float) -> Passage:
 class _OverIndex:
     """A retriever over one index and the embedding model it was built with."""
 
-    def __init__(self, store: IndexStore, embedder: Embedder) -> None:
+    def __init__(self, store: Store, embedder: Embedder) -> None:
         self.store = store
         self.embedder = embedder
 
@@ -64,7 +65,7 @@ class DenseRetriever(_OverIndex):
         within: Collection[str] | None = None,
     ) -> list[Passage]:
         qvec = self.embedder.embed_query(query) if vector is None else vector
-        return [_passage(self.store, c, s) for c, s in self.store.search(qvec, k, within)]
+        return [_passage(self.store, c, s) for c, s in self.store.dense(qvec, k, within)]
 
 
 class BM25Retriever(_OverIndex):
@@ -77,12 +78,8 @@ class BM25Retriever(_OverIndex):
         vector: np.ndarray | None = None,
         within: Collection[str] | None = None,
     ) -> list[Passage]:
-        allowed = None if within is None else self.store.chunk_ids(within)
-        hits = self.store.bm25.search(query, k, allowed)
         qvec = self.embedder.embed_query(query) if vector is None else vector
-        return [
-            _passage(self.store, self.store.chunks[i], float(self.store.vector(i) @ qvec)) for i, _ in hits
-        ]
+        return [_passage(self.store, c, s) for c, s in self.store.lexical(query, qvec, k, within)]
 
 
 class HybridRetriever(_OverIndex):
@@ -94,7 +91,7 @@ class HybridRetriever(_OverIndex):
 
     def __init__(
         self,
-        store: IndexStore,
+        store: Store,
         embedder: Embedder,
         weight_bm25: float = 1.0,
         rrf_k: int = 2,
@@ -114,20 +111,15 @@ class HybridRetriever(_OverIndex):
     ) -> list[Passage]:
         qvec = self.embedder.embed_query(query) if vector is None else vector
         depth = max(self.depth, k)
-        dense = self.store.search(qvec, depth, within)
-        allowed = None if within is None else self.store.chunk_ids(within)
-        lexical = self.store.bm25.search(query, depth, allowed)
-        cosine = {c.faiss_id: s for c, s in dense}
+        dense = self.store.dense(qvec, depth, within)
+        lexical = self.store.lexical(query, qvec, depth, within)
+        found = {c.faiss_id: (c, s) for c, s in lexical} | {c.faiss_id: (c, s) for c, s in dense}
         fused = fuse(
-            [[c.faiss_id for c, _ in dense], [i for i, _ in lexical]], [1.0, self.weight_bm25], self.rrf_k
+            [[c.faiss_id for c, _ in dense], [c.faiss_id for c, _ in lexical]],
+            [1.0, self.weight_bm25],
+            self.rrf_k,
         )
-        out = []
-        for fid in fused[:k]:
-            score = cosine.get(fid)
-            if score is None:
-                score = float(self.store.vector(fid) @ qvec)
-            out.append(_passage(self.store, self.store.chunks[fid], score))
-        return out
+        return [_passage(self.store, *found[fid]) for fid in fused[:k]]
 
 
 def fuse(rankings: list[list[int]], weights: list[float], rrf_k: int) -> list[int]:
@@ -140,7 +132,7 @@ def fuse(rankings: list[list[int]], weights: list[float], rrf_k: int) -> list[in
 
 
 def make_retriever(
-    kind: str, store: IndexStore, embedder: Embedder, weight_bm25: float = 1.0, rrf_k: int = 2
+    kind: str, store: Store, embedder: Embedder, weight_bm25: float = 1.0, rrf_k: int = 2
 ) -> Retriever:
     """The retriever named `kind`: hybrid (default), dense or bm25."""
     check_retriever(kind)

