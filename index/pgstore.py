@@ -33,6 +33,7 @@ from index.errors import (
     InputError,
 )
 from index.sentences_table import Span
+from index.stores import check_same_build
 from index.types import Chunk, DocumentInfo
 
 SCHEMA_VERSION = 1
@@ -69,7 +70,7 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s's defaults, which the folder store uses
 RARE_TERMS = 6  # lexical candidates hold one of the query's rarest terms ...
-CANDIDATES = 20_000  # ... and are at most this many
+CANDIDATES = 5_000  # ... and are at most this many
 
 
 def is_db_url(location: object) -> bool:
@@ -278,16 +279,8 @@ class PgStore:
         return PgStore.open(self.url, self.schema)
 
     def check_compatible(self, model: str, chunking: dict[str, int]) -> None:
-        if model != self.model:
-            raise IndexMismatchError(
-                f"the index at {self.location} was built with embedding model '{self.model}', not "
-                f"'{model}'; use model '{self.model}' or index into another schema"
-            )
-        if chunking != self.chunking:
-            raise IndexMismatchError(
-                f"the index at {self.location} was built with chunking {self.chunking}, not {chunking}; "
-                "use the same settings or index into another schema"
-            )
+        remedy = "index into another schema (postgresql://...#other)"
+        check_same_build(self.location, (self.model, self.chunking), (model, chunking), remedy)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -328,8 +321,9 @@ class PgStore:
             return []
         where = "AND c.doc_id = ANY(%(within)s)" if within is not None else ""
         s = self.schema
-        # candidates: the chunks holding one of the query's RARE_TERMS rarest terms (the terms that
-        # decide BM25's ranking), at most CANDIDATES of them; each scored over all its terms
+        # candidates: the chunks holding one of the query's rarest terms (the terms that decide
+        # BM25's ranking): at most RARE_TERMS of them, taken rarest first while the chunks holding
+        # the ones taken are fewer than CANDIDATES; each candidate scored over all the query's terms
         sql = f"""
             WITH st AS (
                 SELECT (SELECT (value::text)::float FROM {s}.meta WHERE key = 'chunks') AS n,
@@ -341,7 +335,15 @@ class PgStore:
                 FROM unnest(%(words)s::text[]) AS u(lexeme) JOIN {s}.terms t USING (lexeme), st
                 WHERE t.df > 0
             ),
-            rare AS (SELECT DISTINCT lexeme, df FROM q ORDER BY df, lexeme LIMIT {RARE_TERMS}),
+            terms AS (SELECT DISTINCT lexeme, df FROM q),
+            rare AS (
+                SELECT lexeme FROM (
+                    SELECT lexeme, sum(df) OVER (ORDER BY df, lexeme) - df AS before,
+                           row_number() OVER (ORDER BY df, lexeme) AS nth
+                    FROM terms
+                ) x
+                WHERE nth <= {RARE_TERMS} AND (nth = 1 OR before < {CANDIDATES})
+            ),
             cand AS (
                 SELECT c.faiss_id FROM {s}.chunks c
                 WHERE c.tsv @@ (SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery FROM rare) {where}

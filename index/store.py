@@ -40,6 +40,7 @@ from index.errors import (
     InputError,
 )
 from index.sentences_table import SentenceTable, Span
+from index.stores import check_same_build
 from index.types import Chunk, DocumentInfo
 
 FORMAT_VERSION = 1
@@ -156,16 +157,8 @@ class IndexStore:
 
     def check_compatible(self, model: str, chunking: dict[str, int]) -> None:
         """Raise IndexMismatchError unless the index was built with this model and chunking."""
-        if model != self.model:
-            raise IndexMismatchError(
-                f"index '{self.path}' was built with embedding model '{self.model}', not '{model}'; "
-                f"use model '{self.model}' or rebuild with `rag index PATH... --index-dir {self.path} --rebuild`"
-            )
-        if chunking != self.chunking:
-            raise IndexMismatchError(
-                f"index '{self.path}' was built with chunking {self.chunking}, not {chunking}; "
-                f"use the same settings or rebuild with `rag index PATH... --index-dir {self.path} --rebuild`"
-            )
+        remedy = f"rebuild with `rag index PATH... --index-dir {self.path} --rebuild`"
+        check_same_build(f"'{self.path}'", (self.model, self.chunking), (model, chunking), remedy)
 
     def search(
         self, vector: np.ndarray, k: int, within: Collection[str] | None = None

@@ -93,6 +93,26 @@ class Store(Protocol):
     def collect_garbage(self) -> None: ...
 
 
+def check_same_build(
+    location: str, built: tuple[str, dict[str, int]], wanted: tuple[str, dict[str, int]], remedy: str
+) -> None:
+    """Raise IndexMismatchError unless an index `built` with (model, chunking) is what is `wanted`;
+    the message names both and ends with `remedy`."""
+    from index.errors import IndexMismatchError
+
+    (model, chunking), (want_model, want_chunking) = built, wanted
+    if want_model != model:
+        raise IndexMismatchError(
+            f"the index at {location} was built with embedding model '{model}', not '{want_model}'; "
+            f"use model '{model}' or {remedy}"
+        )
+    if want_chunking != chunking:
+        raise IndexMismatchError(
+            f"the index at {location} was built with chunking {chunking}, not {want_chunking}; "
+            f"use the same settings or {remedy}"
+        )
+
+
 def open_store(address: str | os.PathLike[str]) -> Store:
     """The index at `address`: a folder, or `postgresql://...[#schema]` (schema `rag` by default)."""
     from index.pgstore import PgStore, is_db_url, split_address

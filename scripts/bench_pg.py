@@ -166,6 +166,16 @@ def main() -> None:
                 t0 = time.perf_counter()
                 bot.retrieve(q, k=6)
                 retrieve.append((time.perf_counter() - t0) * 1000)
+            store = PgStore.open(*split_address(address))
+            dense, lexical = [], []
+            for q in questions:
+                v = bot.embedder.embed_query(q)
+                t0 = time.perf_counter()
+                store.dense(v, 100)
+                dense.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                store.lexical(q, v, 100)
+                lexical.append((time.perf_counter() - t0) * 1000)
             servers = [_serve(address, 8901 + i, Path(tmp) / f"home{i}") for i in range(2)]
             urls = [f"http://127.0.0.1:{8901 + i}" for i in range(2)]
             for u in urls:
@@ -191,6 +201,8 @@ def main() -> None:
             "target_p50_ms": 60,
         },
         "retrieve_k6": {"p50_ms": round(float(np.percentile(retrieve, 50)), 1)},
+        "dense_top100_p50_ms": round(float(np.percentile(dense, 50)), 1),
+        "lexical_top100_p50_ms": round(float(np.percentile(lexical, 50)), 1),
         "two_servers": load_run,
         "machine": {"cpus": os.cpu_count()},
     }
