@@ -36,7 +36,7 @@ Paths = Sequence[str | os.PathLike[str]] | str | os.PathLike[str]
 class _Loaded:
     """What answering needs from one version of the index; replaced whole when documents change."""
 
-    stamp: tuple[int, int, int]  # the manifest file's (inode, size, mtime) when this version was read
+    stamp: tuple[int, int, int]  # the store's stamp (see `Store.stamp`) when this version was read
     store: Store
     retrievers: dict[str, Retriever]
     answerer: ExtractiveAnswerer

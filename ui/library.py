@@ -51,7 +51,7 @@ class Library:
             if name != DEFAULT:
                 raise CollectionNotFound(
                     f"no collection named '{name}'; this server has one collection: {DEFAULT} "
-                    "(start it with --home instead of --index-dir to serve several)"
+                    "(start it without --index-dir or --db to serve the collections of its data folder)"
                 )
             return self._apps[DEFAULT]
         with self._lock:
