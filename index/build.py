@@ -156,8 +156,10 @@ def _build(
     sentences = _embed_sentences(lacking, lacking_spans, embedder, settings.batch_size, bar.update)
     for doc, doc_spans, doc_vectors in zip(lacking, lacking_spans, sentences, strict=True):
         store.sentences.add(doc.doc_id, doc_spans, doc_vectors)
-    # a batch of documents at a time: embedded, then written (a database commits each document,
-    # so a run stopped halfway keeps what it finished and the next run does only the rest)
+    # a batch of documents at a time: embedded, then written (a database commits each document;
+    # a folder is saved now and then), so a run stopped halfway keeps what it finished and the
+    # next run does only the rest
+    checkpoint = _Checkpoint(store)
     for batch in _batches(list(zip(pieces, spans, strict=True)), WRITE_BATCH_CHUNKS):
         chunk_vectors = _embed(
             [indexed_text(d.title, c.text) for (d, cs), _ in batch for c in cs],
@@ -185,6 +187,7 @@ def _build(
                 info, doc.text, chunks, chunk_vectors[row : row + len(chunks)], (doc_spans, doc_vectors)
             )
             row += len(chunks)
+        checkpoint.written()
     bar.close()
     if changed or removed or lacking or rebuild or store.generation == 0:
         store.save()
@@ -289,6 +292,25 @@ def _chunk(
     return pieces
 
 
+class _Checkpoint:
+    """Saves a long run's progress every so often: at least CHECKPOINT_SECONDS apart and never more
+    than a tenth of the time (a save rewrites a folder index whole), so a stopped run loses little."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.last = time.perf_counter()
+        self.cost = 0.0
+
+    def written(self) -> None:
+        now = time.perf_counter()
+        if now - self.last < max(CHECKPOINT_SECONDS, 10 * self.cost):
+            return
+        self.store.save()
+        self.last = time.perf_counter()
+        self.cost = self.last - now
+
+
+CHECKPOINT_SECONDS = 60.0
 Piece = tuple[tuple[Document, list[Chunk]], list[tuple[int, int]]]  # a document, its chunks, its sentences
 WRITE_BATCH_CHUNKS = 64  # chunks embedded before their documents are written
 

@@ -30,7 +30,10 @@ def run_command(command: Callable[[], int]) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        print("interrupted; the index on disk is unchanged", file=sys.stderr)
+        print(
+            "interrupted; the index keeps what was saved before (run the same command to finish)",
+            file=sys.stderr,
+        )
         return 130
     except Exception as exc:  # the last line of defence: one line, no traceback
         if os.environ.get("RAG_DEBUG"):

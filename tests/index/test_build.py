@@ -213,3 +213,36 @@ def test_the_summary_escapes_control_characters_in_names(tmp_path: Path, fake_em
     write(tmp_path / "docs" / "bell\x07\x1b[31m.txt", b"")
     summary = build_index([tmp_path / "docs"], tmp_path / "idx", fake_embedder, SETTINGS).summary()
     assert "bell\\x07\\x1b[31m.txt: empty file" in summary and "\x07" not in summary
+
+
+class _StopsAfter(FakeEmbedder):
+    """Embeds until it has embedded `limit` texts, then is interrupted as by Ctrl-C."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def embed_documents(self, texts):  # type: ignore[no-untyped-def]
+        if len(self.embedded) >= self.limit:
+            raise KeyboardInterrupt
+        return super().embed_documents(texts)
+
+
+def test_a_stopped_run_keeps_its_saved_documents_and_the_next_does_only_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.build
+
+    monkeypatch.setattr(index.build, "CHECKPOINT_SECONDS", 0.0)  # save after every batch
+    monkeypatch.setattr(index.build, "WRITE_BATCH_CHUNKS", 2)
+    for i in range(8):
+        write(tmp_path / "docs" / f"d{i}.txt", f"Depot {i} ships {i} parcels. It opened in {2000 + i}.\n")
+    settings = IndexSettings(chunk_size=48, chunk_overlap=8)
+    with pytest.raises(KeyboardInterrupt):
+        build_index([tmp_path / "docs"], tmp_path / "idx", _StopsAfter(10), settings)
+    kept = set(IndexStore.open(tmp_path / "idx").documents)
+    assert 0 < len(kept) < 8
+    finish = FakeEmbedder()
+    report = build_index([tmp_path / "docs"], tmp_path / "idx", finish, settings)
+    assert set(report.documents_added).isdisjoint(kept) and report.documents_unchanged == len(kept)
+    assert len(IndexStore.open(tmp_path / "idx").documents) == 8
