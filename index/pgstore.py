@@ -149,11 +149,6 @@ class PgSentences:
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self._store.documents  # every document's sentences are written with it
 
-    def __len__(self) -> int:
-        with self._store.connection() as conn:
-            row = conn.execute(f"SELECT count(*) FROM {self._store.schema}.sentences").fetchone()
-        return int(row[0])
-
     def add(self, doc_id: str, spans: Sequence[Span], vectors: np.ndarray) -> None:
         with self._store.connection() as conn, conn.transaction():
             self._store._write_sentences(conn, doc_id, spans, vectors)
@@ -190,10 +185,6 @@ class PgStore:
     def location(self) -> str:
         """Where the index is, as shown to people: the address without its password, and the schema."""
         return f"{redact(self.url)} (schema {self.schema})"
-
-    @property
-    def path(self) -> str:
-        return self.location
 
     @property
     def address(self) -> str:
@@ -305,8 +296,6 @@ class PgStore:
                 (q, *args, q, k),
             ).fetchall()
         return [(_chunk(r), float(r[-1])) for r in rows]
-
-    search = dense
 
     def lexical(
         self, query: str, vector: np.ndarray, k: int, within: Collection[str] | None = None

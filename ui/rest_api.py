@@ -59,8 +59,8 @@ def router(library: Library, keys: KeyRing) -> APIRouter:
 
     @api.get("/collections", summary="The collections this key may use")
     def collections(request: Request) -> list[dict[str, Any]]:
-        keys.check(presented_key(request.headers))
         key = presented_key(request.headers)
+        keys.check(key)
         return [_info(library, n) for n in library.names() if keys.allows(key, n)]
 
     @api.get("/collections/{collection}", summary="What a collection holds and how it was indexed")
