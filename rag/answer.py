@@ -257,20 +257,22 @@ class ExtractiveAnswerer:
         if self.reader is not None:
             # the rules' cheap score (stored sentence vectors, overlap) keeps the reader's reading short
             rough = self._score(question, qvec, candidates, followup, rules=False)
-            keep = np.argsort(-rough, kind="stable")[: self.settings.reader_candidates]
-            candidates = [candidates[i] for i in sorted(keep)]
+            keep = sorted(np.argsort(-rough, kind="stable")[: self.settings.reader_candidates])
+            candidates = [candidates[i] for i in keep]
             texts = _reader_texts(candidates, self.document_text)
-            scores = self.reader.scores(resolved, texts, unmatched_share=share)
+            logits = self.reader.logits(resolved, texts)
             if followup is not None:  # "And Jiangsu?" may read best alone, "Where does he teach?" joined
-                scores = np.maximum(scores, self.reader.scores(question, texts, unmatched_share=share))
-            confidence = best = float(scores.max())
+                logits = np.maximum(logits, self.reader.logits(question, texts))
+            scores = self.reader.calibrated(logits, rough[keep], share)
+            order = np.argsort(-self.reader.ranking(logits, rough[keep]), kind="stable")
+            confidence = best = float(scores[order[0]])
             threshold = self.settings.reader_threshold
         else:
             scores = self._score(question, qvec, candidates, followup)
-            best = float(scores.max())
+            order = np.argsort(-scores, kind="stable")
+            best = float(scores[order[0]])
             confidence = best - self.settings.unmatched_penalty * share
             threshold = self.settings.refusal_threshold
-        order = np.argsort(-scores, kind="stable")
         if confidence < threshold:
             return _refusal(question, resolved, passages, confidence, absent)
         # a further sentence must score close to the best one (and, from the reader, answer too)

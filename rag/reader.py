@@ -41,16 +41,31 @@ class Reader:
     """A trained reader: for each candidate (see `candidate_text`), the probability that it answers."""
 
     def __init__(
-        self, model: OnnxEncoder, scale: float = 1.0, shift: float = 0.0, unmatched: float = 0.0
+        self,
+        model: OnnxEncoder,
+        scale: float = 1.0,
+        shift: float = 0.0,
+        unmatched: float = 0.0,
+        shortlist: float = 0.0,
+        prior: float = 0.0,
     ) -> None:
-        """`scale`, `shift` and `unmatched` calibrate the model's logits (a logistic fit on dev sets
-        by `scripts/calibrate_reader.py`): the probability is sigmoid(scale * logit + shift +
-        unmatched * share), where share is the part of the question's names and years that no
-        retrieved document mentions (`rag.answer.unmatched`)."""
+        """The answerer knows two things of a candidate: the model's logit, and its shortlist score
+        (what it knew before reading: retrieval, meaning and term overlap). Both are set on dev sets
+        by `scripts/calibrate_reader.py`:
+
+        - the choice (`ranking`): logit + prior * shortlist score, `prior` the weight that
+          chose the right sentence most often;
+        - the probability that the answer is right (`calibrated`, a logistic fit):
+          sigmoid(scale * logit + shortlist * shortlist score + shift + unmatched * share), where
+          share is the part of the question's names and years that no retrieved document mentions
+          (`rag.answer.unmatched`).
+        """
         self.model = model
         self.scale = scale
         self.shift = shift
         self.unmatched = unmatched
+        self.shortlist = shortlist
+        self.prior = prior
 
     @classmethod
     def load(cls, name: str) -> Reader:
@@ -72,16 +87,33 @@ class Reader:
             float(calibration.get("scale", 1.0)),
             float(calibration.get("shift", 0.0)),
             float(calibration.get("unmatched", 0.0)),
+            float(calibration.get("shortlist", 0.0)),
+            float(calibration.get("prior", 0.0)),
         )
 
     def scores(self, question: str, candidates: Sequence[str], unmatched_share: float = 0.0) -> np.ndarray:
-        """For each candidate, the (calibrated) probability that it answers `question`."""
-        return self.calibrated(self.logits(question, candidates), unmatched_share)
+        """For each candidate, the (calibrated) probability that it answers `question`, from the
+        model alone (shortlist scores of 0)."""
+        logits = self.logits(question, candidates)
+        return self.calibrated(logits, np.zeros_like(logits), unmatched_share)
 
-    def calibrated(self, logits: np.ndarray, unmatched_share: float = 0.0) -> np.ndarray:
-        """Probabilities from raw scores (see `__init__`)."""
-        z = self.scale * np.asarray(logits, dtype=np.float64) + self.shift + self.unmatched * unmatched_share
+    def calibrated(
+        self, logits: np.ndarray, shortlist_scores: np.ndarray, unmatched_share: float = 0.0
+    ) -> np.ndarray:
+        """Probabilities from raw and shortlist scores (see `__init__`)."""
+        z = (
+            self.scale * np.asarray(logits, dtype=np.float64)
+            + self.shortlist * np.asarray(shortlist_scores, dtype=np.float64)
+            + self.shift
+            + self.unmatched * unmatched_share
+        )
         return np.asarray(1.0 / (1.0 + np.exp(-z)))
+
+    def ranking(self, logits: np.ndarray, shortlist_scores: np.ndarray) -> np.ndarray:
+        """The order of choice: the model's logits with what was known of each candidate before."""
+        return np.asarray(logits, dtype=np.float64) + self.prior * np.asarray(
+            shortlist_scores, dtype=np.float64
+        )
 
     def logits(self, question: str, candidates: Sequence[str]) -> np.ndarray:
         """The model's raw score of each candidate."""

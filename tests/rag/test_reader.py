@@ -96,8 +96,22 @@ def test_the_shipped_reader_answers_what_the_passages_hold_and_refuses_what_they
 
 
 def test_the_calibration_maps_scores_and_unmatched_names_to_a_probability(tiny_reader: Path) -> None:
-    reader = Reader(Reader.load(str(tiny_reader)).model, scale=2.0, shift=-1.0, unmatched=-3.0)
-    assert reader.calibrated(np.array([0.5]))[0] == pytest.approx(0.5)
-    assert reader.calibrated(np.array([0.5]), unmatched_share=1.0)[0] == pytest.approx(1 / (1 + np.exp(3.0)))
+    model = Reader.load(str(tiny_reader)).model
+    reader = Reader(model, scale=2.0, shift=-1.0, unmatched=-3.0, shortlist=4.0)
+    zero = np.zeros(1)
+    assert reader.calibrated(np.array([0.5]), zero)[0] == pytest.approx(0.5)
+    assert reader.calibrated(np.array([0.5]), zero, unmatched_share=1.0)[0] == pytest.approx(
+        1 / (1 + np.exp(3.0))
+    )
+    assert reader.calibrated(np.array([0.5]), np.array([0.25]))[0] == pytest.approx(1 / (1 + np.exp(-1.0)))
     raw = reader.logits("Which model?", ["A model.", "Another."])
-    assert np.allclose(reader.scores("Which model?", ["A model.", "Another."]), reader.calibrated(raw))
+    assert np.allclose(
+        reader.scores("Which model?", ["A model.", "Another."]), reader.calibrated(raw, np.zeros(2))
+    )
+
+
+def test_the_choice_weighs_the_shortlist_score_by_the_prior(tiny_reader: Path) -> None:
+    model = Reader.load(str(tiny_reader)).model
+    logits, shortlist = np.array([2.0, 1.0]), np.array([0.1, 0.3])
+    assert np.argmax(Reader(model, prior=0.0).ranking(logits, shortlist)) == 0  # the model alone
+    assert np.argmax(Reader(model, prior=10.0).ranking(logits, shortlist)) == 1  # 1 + 3 > 2 + 1
