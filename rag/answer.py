@@ -255,6 +255,8 @@ class ExtractiveAnswerer:
             return _refusal(question, resolved, passages, 0.0, absent)
         share = len(absent) / len(keys) if keys else 0.0
         if self.reader is not None:
+            if followup is None and not terms(question):  # "In which year?" with no turn before it
+                return _refusal(question, resolved, passages, 0.0, absent)
             # the rules' cheap score (stored sentence vectors, overlap) keeps the reader's reading short
             rough = self._score(question, qvec, candidates, followup, rules=False)
             keep = sorted(np.argsort(-rough, kind="stable")[: self.settings.reader_candidates])

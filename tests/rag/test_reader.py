@@ -57,6 +57,16 @@ def test_the_reader_refuses_below_its_threshold(tmp_path: Path, tiny_reader: Pat
     assert answer.refused and answer.citations == () and answer.confidence < 1.0
 
 
+def test_a_question_that_names_nothing_is_refused_without_a_turn_before_it(
+    tmp_path: Path, tiny_reader: Path
+) -> None:
+    bot = _bot(tmp_path, tiny_reader, 0.0)  # a threshold that refuses nothing
+    assert bot.ask("In which year?").refused
+    chat = bot.chat()
+    chat.ask("When did Hangzhou open the first pilot zone?")
+    assert not chat.ask("In which year?").refused  # a follow-up: the turn before says what it is about
+
+
 def test_a_question_longer_than_the_reader_reads_is_cut_not_an_error(tiny_reader: Path) -> None:
     scores = Reader.load(str(tiny_reader)).scores("why " * 300, ["A candidate.", "Another one."])
     assert scores.shape == (2,) and np.all((scores > 0) & (scores < 1))
