@@ -9,8 +9,9 @@ among those the reader never trained on (`held_for_calibration`; over the 1,204 
 (noise: answerable from the question's passages; rejection: negative passages only), the 90 SciFact
 dev claims (statements, not questions: every one has a gold abstract to quote) and MultiHop-RAG dev.
 Every question is answered once by the rules (their calibrated refusal rule on), and by the reader
-with refusals off, quoting its best sentence alone. A candidate has two scores: the reader model's logit and its shortlist score
-(retrieval, meaning and term overlap: what the answerer knew before reading it). Then:
+with refusals off, quoting its best sentence alone. A candidate has two scores: the reader model's
+logit and its shortlist score (retrieval, meaning and term overlap: what the answerer knew before
+reading it). Then:
 
 1. The choice: for each weight in `--priors`, the reader ranks candidates by logit + weight *
    shortlist score; the weight under which the answer is right most often (the mean over the sets
@@ -87,7 +88,7 @@ def kept(name: str, row: EvalRow) -> dict[str, Any]:
     a = row.scored
     return {
         "set": name,
-        "id": row.id,
+        "id": f"{name}:{row.id}",  # SciFact's and MultiHop's ids are both numbers
         "score": _logit(row),
         "share": _share(row),
         "answer": a.answer,
@@ -189,9 +190,9 @@ def ask(args: Any) -> dict[str, Any]:
     prior = max(choice, key=lambda p: (round(choice[p], 6), -float(p)))
     shortlist: dict[str, float] = {}
     set_calibration(args.reader, scale=0.0, shortlist=1.0, shift=0.0, unmatched=0.0, prior=float(prior))
-    for bot, items in bots.values():
+    for name, (bot, items) in bots.items():
         for r in run_eval(bot.with_settings(**ONE_SENTENCE, reader=args.reader), items, progress=True).rows:
-            shortlist[r.id] = _logit(r)
+            shortlist[f"{name}:{r.id}"] = _logit(r)
     return {"sets": results, "rows": rows, "choice": choice, "prior": prior, "shortlist": shortlist}
 
 
