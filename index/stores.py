@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from index.errors import IndexMismatchError
 from index.sentences_table import Span
 from index.types import Chunk, DocumentInfo
 
@@ -98,8 +99,6 @@ def check_same_build(
 ) -> None:
     """Raise IndexMismatchError unless an index `built` with (model, chunking) is what is `wanted`;
     the message names both and ends with `remedy`."""
-    from index.errors import IndexMismatchError
-
     (model, chunking), (want_model, want_chunking) = built, wanted
     if want_model != model:
         raise IndexMismatchError(

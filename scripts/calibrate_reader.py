@@ -216,7 +216,12 @@ def main() -> None:
     if args.reuse:
         answers = json.loads(rows_file.read_text(encoding="utf-8"))
     else:
-        answers = ask(args)
+        config_file = Path(args.reader) / "reader.json"
+        before = config_file.read_text(encoding="utf-8")
+        try:
+            answers = ask(args)
+        finally:  # a stopped run leaves the reader as it found it, not under a calibration for asking
+            config_file.write_text(before, encoding="utf-8")
         rows_file.parent.mkdir(parents=True, exist_ok=True)
         rows_file.write_text(json.dumps(answers), encoding="utf-8")
     prior = answers["prior"]
