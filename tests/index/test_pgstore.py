@@ -108,6 +108,39 @@ def test_an_old_schema_is_refused_with_the_upgrade_command_and_upgrade_brings_it
         PgStore.open(url, schema)
 
 
+def test_upgrade_from_schema_1_moves_the_words_and_keeps_the_bm25_ranking(
+    pg_url: str, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    address = fresh_schema(pg_url)
+    url, schema = split_address(address)
+    for name, body in (
+        ("a", "Alpha ships apples to Lyon."),
+        ("b", "Beta ships bananas and apples."),
+        ("c", "Gamma"),
+    ):
+        write(tmp_path / f"{name}.md", f"# {name}\n\n{body}\n")
+    build_index([tmp_path], address, fake_embedder, IndexSettings(chunk_size=48, chunk_overlap=8))
+    store = PgStore.open(url, schema)
+    query = fake_embedder.embed_query("apples")
+    before = [(c.doc_id, c.chunk_id, round(s, 5)) for c, s in store.lexical("apples Lyon", query, 5)]
+    # back to schema 1's shape: the words in the chunks table
+    _sql(address, "ALTER TABLE {s}.chunks ADD COLUMN tsv tsvector, ADD COLUMN n_terms int")
+    _sql(
+        address,
+        "UPDATE {s}.chunks c SET tsv = w.tsv, n_terms = w.n_terms FROM {s}.words w WHERE w.faiss_id = c.faiss_id",
+    )
+    _sql(address, "DROP TABLE {s}.words")
+    _sql(address, "UPDATE {s}.meta SET value = '1' WHERE key = 'schema_version'")
+    with pytest.raises(IndexMismatchError, match="schema version 1.*rag db upgrade"):
+        PgStore.open(url, schema)
+    assert upgrade(url, schema) == (1, SCHEMA_VERSION)
+    store = PgStore.open(url, schema)
+    assert [(c.doc_id, c.chunk_id, round(s, 5)) for c, s in store.lexical("apples Lyon", query, 5)] == before
+    assert before[0][0].endswith("a.md")  # the only chunk holding both words
+    store.remove(next(d for d in store.documents if d.endswith("a.md")))  # its words go with it
+    assert _sql(address, "SELECT count(*) FROM {s}.words")[0][0] == store.n_chunks
+
+
 def test_two_writers_into_one_database_neither_corrupt_nor_duplicate(pg_url: str, tmp_path: Path) -> None:
     address = fresh_schema(pg_url)
     for side in ("a", "b"):
