@@ -1,8 +1,12 @@
 """The index on disk: a folder a person can open, written atomically.
 
-    DIR/manifest.json          model, dimension, chunking, format version, documents and their hashes
-    DIR/vectors.<gen>.faiss    FAISS IndexIDMap2 over IndexFlatIP (vectors are L2-normalised)
+    DIR/manifest.json          model, dimension, chunking, format version, the files below, counts
+    DIR/documents.<gen>.jsonl  one document record per line, and `.rows.json`: their ids and offsets
+                               (index/document_table.py; format version 1 listed them in the manifest)
+    DIR/vectors.<gen>.faiss    FAISS: exact IndexFlatIP up to 50k chunks, IVF past it (index/ann.py);
+                               vectors are L2-normalised; memory-mapped when opened
     DIR/chunks.<gen>.jsonl     one chunk per line: ids, document id, span, text, sentence spans
+    DIR/chunks.<gen>.rows.npy  each line's FAISS id, offset and document (index/chunk_table.py)
     DIR/bm25.<gen>/            BM25 over the chunks (index/bm25.py)
     DIR/sentences.<gen>/       each sentence's vector, embedded at index time (index/sentences_table.py)
     DIR/texts/<sha256>.txt     each document's extracted text, named by its content hash
@@ -23,15 +27,17 @@ import re
 import shutil
 import time
 from collections.abc import Collection, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index import ann
 from index.atomic import atomic_file, atomic_folder, write_text
 from index.bm25 import BM25Index
 from index.chunk import indexed_text
+from index.chunk_table import ChunkTable
+from index.document_table import DocumentTable, document_info
 from index.errors import (
     IndexCorruptError,
     IndexMismatchError,
@@ -43,12 +49,16 @@ from index.sentences_table import SentenceTable, Span
 from index.stores import check_same_build
 from index.types import Chunk, DocumentInfo
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READS = (1, 2)  # 1: documents listed in manifest.json, chunks parsed whole at open
 MANIFEST = "manifest.json"
-_GENERATION = re.compile(r"^(?:vectors|chunks|bm25|sentences|readers)\.(\d+)(?:\.|$)")
+_GENERATION = re.compile(r"^(?:vectors|chunks|documents|bm25|sentences|readers)\.(\d+)(?:\.|$)")
 _FILE_NAMES = {
     "vectors": re.compile(r"^vectors\.\d+\.faiss$"),
     "chunks": re.compile(r"^chunks\.\d+\.jsonl$"),
+    "chunk_rows": re.compile(r"^chunks\.\d+\.rows\.npy$"),
+    "documents": re.compile(r"^documents\.\d+\.jsonl$"),
+    "document_rows": re.compile(r"^documents\.\d+\.rows\.json$"),
     "bm25": re.compile(r"^bm25\.\d+$"),
     "sentences": re.compile(r"^sentences\.\d+$"),
 }
@@ -59,21 +69,19 @@ class IndexStore:
     """Vectors, chunks and document texts of one index folder."""
 
     def __init__(self, path: Path, model: str, dimension: int, chunking: dict[str, int]) -> None:
-        import faiss
-
         self.path = path
         self.model = model
         self.dimension = dimension
         self.chunking = dict(chunking)
-        self.documents: dict[str, DocumentInfo] = {}
-        self.chunks: dict[int, Chunk] = {}
-        self._by_doc: dict[str, list[int]] = {}
+        self.documents = DocumentTable()
+        self.chunks = ChunkTable()
         self.generation = 0
         self.created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        self._faiss: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self._faiss: Any = ann.exact(dimension)
+        self._mapped: Path | None = None  # the vectors file `_faiss` maps read-only, until a change
         self._pending_texts: dict[str, str] = {}
         self._text_cache: dict[str, str] = {}
-        self._bm25: BM25Index | None = None  # built on first use when not on disk or stale
+        self._bm25: BM25Index | None = None  # built on first use when not on disk (or too changed)
         self.sentences = SentenceTable(dimension)  # empty for indexes built before it existed
         self._reader_lock: Any = None  # the shared lock on this generation's files, while open
 
@@ -91,8 +99,6 @@ class IndexStore:
 
     @classmethod
     def _open(cls, path: str | os.PathLike[str], last_try: bool = False) -> IndexStore:
-        import faiss
-
         root = Path(path).expanduser()
         manifest_path = root / MANIFEST
         if not manifest_path.is_file():
@@ -107,10 +113,10 @@ class IndexStore:
                 f"index '{path}' has an unreadable {MANIFEST} ({exc}); rebuild it with "
                 f"`rag index PATH... --index-dir {path} --rebuild`"
             ) from None
-        if version != FORMAT_VERSION:
+        if version not in READS:
             raise IndexMismatchError(
-                f"index '{path}' has format version {version}, this version of rag reads version "
-                f"{FORMAT_VERSION}; rebuild it with `rag index PATH... --index-dir {path} --rebuild`"
+                f"index '{path}' has format version {version}, this version of rag reads versions "
+                f"{', '.join(map(str, READS))}; rebuild it with `rag index PATH... --index-dir {path} --rebuild`"
             )
         _check_names(manifest, path)
         try:
@@ -120,22 +126,24 @@ class IndexStore:
             store.generation = int(manifest["generation"])
             store._reader_lock = _read_lock(root, store.generation)
             store.created_at = manifest.get("created_at", store.created_at)
-            store.documents = {
-                d["doc_id"]: DocumentInfo(**{**d, "pages": tuple(d.get("pages", ()))})
-                for d in manifest["documents"]
-            }
-            store._faiss = faiss.read_index(str(root / manifest["files"]["vectors"]))
+            files = manifest["files"]
+            store.documents = (
+                DocumentTable.load(root / files["documents"], root / files["document_rows"])
+                if "documents" in files
+                else DocumentTable(document_info(d) for d in manifest["documents"])
+            )
+            store._mapped = root / manifest["files"]["vectors"]
+            store._faiss = ann.read(store._mapped, mapped=True)
             if "bm25" in manifest["files"]:
                 store._bm25 = BM25Index.load(root / manifest["files"]["bm25"])
             if "sentences" in manifest["files"]:
                 store.sentences = SentenceTable.load(root / manifest["files"]["sentences"], store.dimension)
-            with (root / manifest["files"]["chunks"]).open(encoding="utf-8") as f:
-                for line in f:
-                    c = json.loads(line)
-                    c["sentences"] = tuple(tuple(s) for s in c["sentences"])
-                    chunk = Chunk(**c)
-                    store.chunks[chunk.faiss_id] = chunk
-                    store._by_doc.setdefault(chunk.doc_id, []).append(chunk.faiss_id)
+            rows = manifest["files"].get("chunk_rows")  # absent from indexes written before it
+            store.chunks = ChunkTable.load(
+                root / manifest["files"]["chunks"],
+                root / rows if rows else None,
+                sorted(store.documents),
+            )
         except (OSError, RuntimeError) as exc:
             if not last_try and _manifest_changed(manifest_path, manifest):
                 raise _Superseded from None
@@ -167,22 +175,17 @@ class IndexStore:
 
         `within` limits the search to the chunks of those document ids.
         """
-        import faiss
-
         if k < 1:
             raise InputError(f"k must be greater than 0. Currently, k is {k}")
-        params = None
+        allowed = None
         n = self._faiss.ntotal
         if within is not None:
             allowed = np.array(self.chunk_ids(within), dtype=np.int64)
-            if not len(allowed):
-                return []
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
             n = len(allowed)
         if n == 0:
             return []
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
-        scores, ids = self._faiss.search(query, min(k, n), params=params)
+        scores, ids = ann.search(self._faiss, query, min(k, n), allowed)
         return [(self.chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
 
     @property
@@ -196,11 +199,11 @@ class IndexStore:
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         """A document's chunks, in document order."""
-        return sorted((self.chunks[i] for i in self._by_doc.get(doc_id, [])), key=lambda c: c.start)
+        return sorted((self.chunks[i] for i in self.chunks.ids_of(doc_id)), key=lambda c: c.start)
 
     def chunk_ids(self, within: Collection[str]) -> list[int]:
         """The FAISS ids of the chunks of these documents."""
-        return [i for d in within for i in self._by_doc.get(d, [])]
+        return [i for d in within for i in self.chunks.ids_of(d)]
 
     def vector(self, faiss_id: int) -> np.ndarray:
         """The stored (normalised) vector of one chunk."""
@@ -208,9 +211,7 @@ class IndexStore:
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """All `(faiss_ids, vectors)`, for reference checks and exports."""
-        n = self._faiss.ntotal
-        ids = np.array([self._faiss.id_map.at(i) for i in range(n)], dtype=np.int64)
-        return ids, self._faiss.index.reconstruct_n(0, n) if n else np.zeros((0, self.dimension), np.float32)
+        return ann.all_vectors(self._faiss)
 
     def text(self, doc_id: str) -> str:
         """The extracted text of a document; citation offsets index into it."""
@@ -218,6 +219,11 @@ class IndexStore:
         if info is None:
             raise InputError(f"document '{doc_id}' is not in index '{self.path}'")
         h = info.content_hash
+        if not _HASH.match(h):  # it names a file: never a path
+            raise IndexCorruptError(
+                f"index '{self.path}' has a document record with an invalid content_hash ({h[:80]!r}); "
+                f"rebuild it with `rag index PATH... --index-dir {self.path} --rebuild`"
+            )
         if h not in self._text_cache:
             pending = self._pending_texts.get(h)
             self._text_cache[h] = (
@@ -290,28 +296,32 @@ class IndexStore:
         if clash or len(set(ids.tolist())) != len(ids):
             raise IndexCorruptError(f"chunk id collision in document '{info.doc_id}'; report this as a bug")
         if len(chunks):
-            self._faiss.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
-        for c in chunks:
-            self.chunks[c.faiss_id] = c
-        self._by_doc[info.doc_id] = ids.tolist()
+            self._writable().add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        self.chunks.add(info.doc_id, chunks)
         self.documents[info.doc_id] = info
         self._pending_texts[info.content_hash] = text
-        self._bm25 = None
+        if self._bm25 is not None:
+            for c in chunks:
+                self._bm25.add(c.faiss_id, indexed_text(info.title, c.text))
         if sentences is not None:
             self.sentences.add(info.doc_id, *sentences)
 
     def remove(self, doc_id: str) -> None:
         """Remove a document and its chunks."""
-        import faiss
-
         self.documents.pop(doc_id, None)
         self.sentences.remove(doc_id)
-        ids = self._by_doc.pop(doc_id, [])
+        ids = self.chunks.remove(doc_id)
         if ids:
-            self._faiss.remove_ids(faiss.IDSelectorBatch(np.array(ids, dtype=np.int64)))
-            for fid in ids:
-                del self.chunks[fid]
-            self._bm25 = None
+            ann.remove(self._writable(), np.array(ids, dtype=np.int64))
+            if self._bm25 is not None:
+                self._bm25.remove(ids)
+
+    def _writable(self) -> Any:
+        """The vectors index, read into memory first if it was mapped (a mapped one is read-only)."""
+        if self._mapped is not None:
+            self._faiss = ann.read(self._mapped, mapped=False)
+            self._mapped = None
+        return self._faiss
 
     def save(self) -> None:
         """Write a new generation, then switch the manifest to it in one `os.replace`.
@@ -328,6 +338,9 @@ class IndexStore:
         files = {
             "vectors": f"vectors.{gen}.faiss",
             "chunks": f"chunks.{gen}.jsonl",
+            "chunk_rows": f"chunks.{gen}.rows.npy",
+            "documents": f"documents.{gen}.jsonl",
+            "document_rows": f"documents.{gen}.rows.json",
             "bm25": f"bm25.{gen}",
             "sentences": f"sentences.{gen}",
         }
@@ -345,6 +358,16 @@ class IndexStore:
                 "Free space (or fix the permissions) and run the same command again"
             ) from None
         self.generation = gen
+        if self._mapped is not None:  # unchanged, and now read from this generation's file
+            self._mapped = self.path / files["vectors"]
+        self.documents = DocumentTable.load(
+            self.path / files["documents"], self.path / files["document_rows"]
+        )
+        self._bm25 = BM25Index.load(self.path / files["bm25"])  # its base, to link at the next save
+        self.sentences = SentenceTable.load(self.path / files["sentences"], self.dimension)
+        self.chunks = ChunkTable.load(
+            self.path / files["chunks"], self.path / files["chunk_rows"], sorted(self.documents)
+        )
         self._text_cache.update(self._pending_texts)
         self._pending_texts.clear()
         self._reader_lock = _read_lock(self.path, gen)  # releases the lock on the generation before
@@ -358,11 +381,20 @@ class IndexStore:
             target = self.path / "texts" / f"{h}.txt"
             if not target.exists():
                 write_text(target, text)
+        if self._bm25 is not None and not self._bm25.can_change():
+            self._bm25 = None  # built again from every chunk (`bm25` below)
+        fitted = ann.fit(self._faiss)  # exact or IVF, as the size calls for
+        if fitted is not self._faiss:
+            self._faiss, self._mapped = fitted, None
         with atomic_file(self.path / files["vectors"]) as tmp:
             faiss.write_index(self._faiss, str(tmp))
-        with atomic_file(self.path / files["chunks"]) as tmp, tmp.open("w", encoding="utf-8") as f:
-            for c in sorted(self.chunks.values(), key=lambda c: (c.doc_id, c.start)):
-                f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
+        with atomic_file(self.path / files["documents"]) as tmp, tmp.open("wb") as f:
+            document_rows = self.documents.write(f)
+        write_text(self.path / files["document_rows"], json.dumps(document_rows, ensure_ascii=False))
+        with atomic_file(self.path / files["chunks"]) as tmp, tmp.open("wb") as f:
+            rows = self.chunks.write(f, sorted(self.documents))  # the manifest's order, below
+        with atomic_file(self.path / files["chunk_rows"]) as tmp, tmp.open("wb") as f:
+            np.save(f, rows)
         with atomic_folder(self.path / files["bm25"]) as tmp:
             self.bm25.save(tmp)
         with atomic_folder(self.path / files["sentences"]) as tmp:
@@ -376,7 +408,6 @@ class IndexStore:
             "chunking": self.chunking,
             "files": files,
             "counts": {"documents": len(self.documents), "chunks": len(self.chunks)},
-            "documents": [asdict(d) for d in sorted(self.documents.values(), key=lambda d: d.doc_id)],
         }
         write_text(self.path / MANIFEST, json.dumps(manifest, indent=1, ensure_ascii=False))
 
@@ -468,11 +499,15 @@ def _manifest_changed(manifest_path: Path, read: dict[str, Any]) -> bool:
 
 
 def _referenced(root: Path, content_hash: str) -> bool:
+    """Whether the committed version names this text (format 1 in its manifest, 2 in its records)."""
     try:
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        if any(d.get("content_hash") == content_hash for d in manifest.get("documents", [])):
+            return True
+        records = manifest.get("files", {}).get("documents")
+        return bool(records) and content_hash.encode() in (root / records).read_bytes()
+    except (OSError, ValueError, AttributeError, TypeError):
         return False
-    return any(d.get("content_hash") == content_hash for d in manifest.get("documents", []))
 
 
 def _read_lock(root: Path, gen: int) -> Any:

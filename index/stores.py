@@ -7,7 +7,7 @@ default) and PostgreSQL with pgvector (`index.pgstore.PgStore`: HNSW, full-text 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -32,7 +32,11 @@ class Store(Protocol):
     dimension: int
     chunking: dict[str, int]
     generation: int
-    documents: dict[str, DocumentInfo]
+
+    @property
+    def documents(self) -> Mapping[str, DocumentInfo]:
+        """Every document's record by doc_id (read from the index as asked for)."""
+        ...
 
     @property
     def sentences(self) -> Sentences: ...

@@ -34,14 +34,7 @@ from index.pgserver import start, stop
 from index.pgstore import PgStore, split_address
 from index.store import IndexStore
 from rag import Assistant
-from scripts.common import require_datasets, script_parser, write_report
-
-SIGMA = 0.02
-
-
-def _noisy(vectors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    out = vectors + rng.normal(0, SIGMA, vectors.shape).astype(np.float32)
-    return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+from scripts.common import noisy, require_datasets, script_parser, write_report
 
 
 def _load(source: IndexStore, address: str, copies: int) -> dict[str, Any]:
@@ -63,8 +56,8 @@ def _load(source: IndexStore, address: str, copies: int) -> dict[str, Any]:
                 moved.append(replace(c, chunk_id=cid, faiss_id=fid, doc_id=new_id))
             sentences = source.sentences.of(doc_id)
             if copy:
-                vectors = _noisy(vectors, rng)
-                sentences = (sentences[0], _noisy(sentences[1], rng)) if sentences else None
+                vectors = noisy(vectors, rng)
+                sentences = (sentences[0], noisy(sentences[1], rng)) if sentences else None
             target.add(
                 replace(info, doc_id=new_id, source=info.source + (f"~{copy}" if copy else "")),
                 source.text(doc_id),

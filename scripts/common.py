@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from evals.datasets import eval_cache_dir, shared_datasets_dir
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
@@ -38,3 +40,10 @@ def write_report(path: str | Path, report: dict[str, Any]) -> None:
     """Write a script's figures as JSON."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+def noisy(vectors: np.ndarray, rng: np.random.Generator, sigma: float = 0.02) -> np.ndarray:
+    """`vectors` (L2-normalised rows) with Gaussian noise of `sigma` per dimension, re-normalised: a
+    copy of a corpus whose nearest neighbours stay meaningful and never tie with the original's."""
+    out = vectors + rng.normal(0, sigma, vectors.shape).astype(np.float32)
+    return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)

@@ -102,7 +102,11 @@ def test_rebuild_writes_new_file_names(tmp_path: Path) -> None:
     build_index([tmp_path / "d"], tmp_path / "idx", emb, SETTINGS)
     build_index([tmp_path / "d"], tmp_path / "idx", emb, SETTINGS, rebuild=True)
     names = sorted(p.name for p in (tmp_path / "idx").iterdir() if p.suffix in (".faiss", ".jsonl"))
-    assert names == ["chunks.2.jsonl", "vectors.2.faiss"]  # the old generation was never overwritten
+    assert names == [
+        "chunks.2.jsonl",
+        "documents.2.jsonl",
+        "vectors.2.faiss",
+    ]  # the old generation was never overwritten
     assert IndexStore.open(tmp_path / "idx").generation == 2
 
 

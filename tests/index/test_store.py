@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -79,10 +80,13 @@ def test_save_load_round_trip(tmp_path: Path, fake_embedder: FakeEmbedder) -> No
     manifest = json.loads((idx / "manifest.json").read_text())
     assert manifest["model"] == {"name": "fake-embedder", "dimension": 64}
     assert manifest["chunking"] == {"chunk_size": 48, "chunk_overlap": 8}
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert sorted(p.name for p in idx.iterdir() if not p.name.startswith(".")) == [
         "bm25.1",
         "chunks.1.jsonl",
+        "chunks.1.rows.npy",
+        "documents.1.jsonl",
+        "documents.1.rows.json",
         "manifest.json",
         "readers.1.lock",
         "sentences.1",
@@ -123,6 +127,38 @@ def test_an_index_without_stored_sentences_still_loads(tmp_path: Path, fake_embe
     ]
 
 
+def _as_format_1(idx: Path) -> None:
+    """Put an index back into format 1's shape: documents listed in the manifest, no row files."""
+    manifest = json.loads((idx / "manifest.json").read_text())
+    manifest["documents"] = [asdict(d) for _, d in sorted(IndexStore.open(idx).documents.items())]
+    for key in ("chunk_rows", "documents", "document_rows"):
+        (idx / manifest["files"].pop(key)).unlink()
+    manifest["format_version"] = 1
+    (idx / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_an_index_of_format_1_still_loads_and_is_written_as_format_2_at_the_next_save(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    """Indexes written before the document and chunk row files existed are read whole, as they were."""
+    idx = _build(tmp_path, fake_embedder)
+    built = IndexStore.open(idx)
+    _as_format_1(idx)
+    old = IndexStore.open(idx)
+    assert old.chunks == built.chunks and old.documents == built.documents
+    doc = sorted(old.documents)[3]
+    assert [c.faiss_id for c in old.document_chunks(doc)] == [c.faiss_id for c in built.document_chunks(doc)]
+    old.remove(sorted(old.documents)[0])
+    old.save()
+    again = IndexStore.open(idx)
+    manifest = json.loads((idx / "manifest.json").read_text())
+    assert manifest["format_version"] == 2 and "documents" not in manifest
+    assert {"chunk_rows", "documents", "document_rows"} <= set(manifest["files"])
+    assert again.documents == old.documents and len(again.documents) == len(built.documents) - 1
+    assert again.chunks == old.chunks and len(again.chunks) < len(built.chunks)
+    assert again.document_chunks(doc) == built.document_chunks(doc)
+
+
 def test_missing_index_says_run_rag_index(tmp_path: Path) -> None:
     with pytest.raises(IndexNotFoundError, match="run `rag index"):
         IndexStore.open(tmp_path / "nothing")
@@ -143,7 +179,7 @@ def test_unknown_format_version(tmp_path: Path, fake_embedder: FakeEmbedder) -> 
     manifest = json.loads((idx / "manifest.json").read_text())
     manifest["format_version"] = 99
     (idx / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(IndexMismatchError, match="format version 99.*reads version 1"):
+    with pytest.raises(IndexMismatchError, match="format version 99.*reads versions 1, 2"):
         IndexStore.open(idx)
 
 
@@ -198,7 +234,7 @@ def test_bm25_is_stored_and_follows_every_change(tmp_path: Path, fake_embedder: 
     assert all(
         not again.chunks[i].doc_id.endswith("extra.txt") for i, _ in again.bm25.search("zebra Ningbo", 5)
     )
-    assert sorted(again.bm25.ids.tolist()) == sorted(again.chunks)
+    assert sorted(again.bm25.live_ids()) == sorted(again.chunks)  # one removal: on top of the base
 
 
 def test_a_generation_an_open_store_reads_is_kept_until_it_is_closed(
@@ -255,9 +291,15 @@ def test_a_crafted_manifest_cannot_name_files_outside_the_index(
     tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
     idx = _build(tmp_path, fake_embedder)
+    store = IndexStore.open(idx)
+    doc_id = sorted(store.documents)[0]
+    store.documents[doc_id] = replace(store.documents[doc_id], content_hash="../../secret")
+    store.save()  # a record naming a path: read as asked for, and refused then
+    crafted = IndexStore.open(idx)
+    with pytest.raises(IndexCorruptError, match=r"invalid content_hash \('../../secret'\).*--rebuild"):
+        crafted.text(doc_id)
+    _as_format_1(idx)  # format 1 listed the records in the manifest: refused at open
     manifest = json.loads((idx / "manifest.json").read_text())
-    manifest["documents"][0]["content_hash"] = "../../secret"
-    (idx / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexCorruptError, match=r"invalid names \(content_hash='../../secret'\).*--rebuild"):
         IndexStore.open(idx)
     manifest["documents"][0]["content_hash"] = "0" * 64
