@@ -130,4 +130,4 @@ def test_an_ivf_index_that_shrinks_below_half_the_size_goes_back_to_exact(tmp_pa
 
 def test_lists_grow_with_the_index() -> None:
     assert ann.lists_for(100_000) == 1024 and ann.lists_for(1_000_000) == 4096
-    assert ann.probes_for(4096) == round(4096 * ann.NPROBE_SHARE)
+    assert ann.probes_for(1024) == 64 and ann.probes_for(4096) == 128
