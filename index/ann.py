@@ -119,20 +119,28 @@ def remove(index: Any, ids: np.ndarray) -> None:
 
 
 def search(
-    index: Any, query: np.ndarray, k: int, allowed: np.ndarray | None
+    index: Any, query: np.ndarray, k: int, allowed: np.ndarray | None, excluded: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scores and ids of the `k` best rows for one query row (ids -1 where fewer), limited to
-    `allowed` ids when given."""
+    `allowed` ids when given, else leaving out `excluded` ones."""
     import faiss
 
     if allowed is None:
-        return index.search(query, k)
+        if excluded is None:
+            return index.search(query, k)
+        batch = faiss.IDSelectorBatch(excluded)  # kept referenced while the search runs
+        return _search_selected(index, query, k, faiss.IDSelectorNot(batch))
     if is_approximate(index) and len(allowed) <= EXACT_UP_TO:
         vectors = index.reconstruct_batch(allowed)
         scores = vectors @ query[0]
         top = np.argsort(-scores, kind="stable")[:k]
         return scores[top].reshape(1, -1), allowed[top].reshape(1, -1)
-    selector = faiss.IDSelectorBatch(allowed)
+    return _search_selected(index, query, k, faiss.IDSelectorBatch(allowed))
+
+
+def _search_selected(index: Any, query: np.ndarray, k: int, selector: Any) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
     params: Any = (
         faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)  # type: ignore[call-arg]
         if is_approximate(index)
@@ -141,8 +149,15 @@ def search(
     return index.search(query, k, params=params)
 
 
+def write(index: Any, path: Path) -> None:
+    import faiss
+
+    faiss.write_index(index, str(path))
+
+
 def read(path: Path, mapped: bool) -> Any:
-    """Read a vectors file; `mapped` memory-maps an IVF index's lists (read-only: see `writable`)."""
+    """Read a vectors file; `mapped` memory-maps an IVF index's lists (read-only: never changed in
+    place, see index/vectors.py)."""
     import faiss
 
     flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mapped else 0

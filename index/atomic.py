@@ -60,6 +60,17 @@ def write_text(target: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def link_or_copy(source: Path, target: Path) -> None:
+    """Make `target` the same file as `source` without copying it: a hard link (files are never
+    changed in place, so generations can share them); a copy where the file system has none."""
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        with atomic_file(target) as tmp:
+            shutil.copyfile(source, tmp)
+
+
 def _fsync_folder(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 from collections import Counter
 from collections.abc import Iterable
 from functools import cache
@@ -26,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from index.atomic import link_or_copy
 
 
 @cache
@@ -123,10 +123,7 @@ class BM25Index:
         if base is not None and base.is_dir():  # unchanged since loaded: link, do not copy
             for p in base.iterdir():
                 if p.name != "changes.json":
-                    try:
-                        os.link(p, folder / p.name)
-                    except OSError:  # a file system without hard links
-                        shutil.copy2(p, folder / p.name)
+                    link_or_copy(p, folder / p.name)
         else:
             if self.model is not None:
                 self.model.save(str(folder))

@@ -1,14 +1,16 @@
 """A folder index's chunk records, read from their file when asked for rather than all at open.
 
-    chunks.<gen>.jsonl     one chunk per line (index/types.py `Chunk`), sorted by (doc_id, start)
-    chunks.<gen>.rows.npy  int64 (n, 3): each line's FAISS id, byte offset, and its document's
-                           position among the manifest's (sorted) documents; memory-mapped
+    chunks.<gen>.jsonl          one chunk per line (index/types.py `Chunk`), sorted by (doc_id, start)
+    chunks.<gen>.rows.npy       int64 (n, 3): each line's FAISS id, byte offset, and its document's
+                                position in chunks.<gen>.docs.json; memory-mapped
+    chunks.<gen>.changes.json   documents of those files removed since, and the chunks added
 
 Opening maps both files and sorts the ids (about 0.1 s at a million chunks) instead of parsing
-every line (about 25 s). A lookup parses one line. Changes since the file (documents added,
-replaced or removed) are held in memory until the store writes the next generation, which copies
-unchanged documents' lines as they are. An index written before the rows file existed is parsed
-whole at open, as before, and gets one at its next save.
+every line (about 25 s). A lookup parses one line. Changes since the files (documents added,
+replaced or removed) are held in memory; a save whose changes stay within a tenth of the rows
+(`REWRITE_SHARE`) links the three files from the generation before and writes only the changes,
+and past that writes them anew (unchanged documents' lines copied as they are). An index written
+before the rows file existed is parsed whole at open, as before, and gets one at its next save.
 """
 
 from __future__ import annotations
@@ -22,13 +24,18 @@ from typing import IO, Any
 
 import numpy as np
 
+from index.atomic import atomic_file, link_or_copy, write_text
 from index.types import Chunk
+
+REWRITE_SHARE = 0.1
 
 
 def _chunk(line: bytes | str) -> Chunk:
-    c = json.loads(line)
-    c["sentences"] = tuple(tuple(s) for s in c["sentences"])
-    return Chunk(**c)
+    return _chunk_of(json.loads(line))
+
+
+def _chunk_of(record: dict[str, Any]) -> Chunk:
+    return Chunk(**{**record, "sentences": tuple(tuple(s) for s in record["sentences"])})
 
 
 def _line(chunk: Chunk) -> bytes:
@@ -48,12 +55,34 @@ class ChunkTable(Mapping[int, Chunk]):
         self._removed: set[int] = set()  # ids in the file that are gone
         self._added: dict[int, Chunk] = {}
         self._added_by_doc: dict[str, list[int]] = {}
+        self._removed_docs: set[str] = set()  # documents of the files removed (or replaced) since
+        self._base: tuple[Path, Path, Path] | None = None  # the lines, rows and docs files read
 
     # -- reading -------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, lines: Path, rows: Path | None, doc_ids: Sequence[str]) -> ChunkTable:
-        """The table of a lines file; `rows` None for an index written before rows files (parsed whole)."""
+    def load(
+        cls, lines: Path, rows: Path | None, docs: Path | None, changes: Path | None, doc_ids: Sequence[str]
+    ) -> ChunkTable:
+        """The table of a lines file; `rows` None for an index written before rows files (parsed
+        whole); `docs` None for rows whose positions are those of `doc_ids` (the manifest's)."""
+        table = cls._load(lines, rows, json.loads(docs.read_text(encoding="utf-8")) if docs else doc_ids)
+        if rows is not None and docs is not None:
+            table._base = (lines, rows, docs)
+        if changes is not None:
+            saved = json.loads(changes.read_text(encoding="utf-8"))
+            for doc_id in saved["removed"]:
+                table.remove(doc_id)
+            added: dict[str, list[Chunk]] = {}
+            for record in saved["added"]:
+                chunk = _chunk_of(record)
+                added.setdefault(chunk.doc_id, []).append(chunk)
+            for doc_id, chunks in added.items():
+                table.add(doc_id, chunks)
+        return table
+
+    @classmethod
+    def _load(cls, lines: Path, rows: Path | None, doc_ids: Sequence[str]) -> ChunkTable:
         table = cls()
         if rows is None:
             with lines.open(encoding="utf-8") as f:
@@ -135,8 +164,35 @@ class ChunkTable(Mapping[int, Chunk]):
                 del self._added[fid]
         else:
             self._removed.update(ids)
-        self._lines_of.pop(doc_id, None)
+        if self._lines_of.pop(doc_id, None) is not None:
+            self._removed_docs.add(doc_id)
         return ids
+
+    def save(self, lines: Path, rows: Path, docs: Path, changes: Path, doc_ids: Sequence[str]) -> bool:
+        """Write the table: its files linked from before plus `changes` when the changes are few,
+        else all three anew (documents in the order of `doc_ids`). Returns whether `changes` was written."""
+        base = self._base
+        if (
+            base is not None
+            and all(p.exists() for p in base)
+            and len(self._removed) + len(self._added) <= REWRITE_SHARE * max(len(self._ids), 1)
+        ):
+            for source, target in zip(base, (lines, rows, docs), strict=True):
+                link_or_copy(source, target)
+            if not self._removed_docs and not self._added:
+                return False
+            saved = {
+                "removed": sorted(self._removed_docs),
+                "added": [asdict(self._added[fid]) for ids in self._added_by_doc.values() for fid in ids],
+            }
+            write_text(changes, json.dumps(saved, ensure_ascii=False))
+            return True
+        with atomic_file(lines) as tmp, tmp.open("wb") as f:
+            table = self.write(f, doc_ids)
+        with atomic_file(rows) as tmp, tmp.open("wb") as f:
+            np.save(f, table)
+        write_text(docs, json.dumps(list(doc_ids), ensure_ascii=False))
+        return False
 
     def write(self, lines: IO[bytes], doc_ids: Sequence[str]) -> np.ndarray:
         """Write every chunk to `lines`, documents in the order of `doc_ids` (each document's chunks

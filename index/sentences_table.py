@@ -22,12 +22,12 @@ asked for, as before, and the next `rag index` run over their files stores them.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from index.atomic import link_or_copy
 
 Span = tuple[int, int]
 
@@ -123,10 +123,7 @@ class SentenceTable:
             and self._gone_rows + added_rows <= REWRITE_SHARE * max(len(self._spans), 1)
         ):
             for name in _FILES:
-                try:
-                    os.link(base / name, folder / name)
-                except OSError:  # a file system without hard links
-                    shutil.copy2(base / name, folder / name)
+                link_or_copy(base / name, folder / name)
             changes = folder / "changes"
             changes.mkdir()
             (changes / "gone.json").write_text(

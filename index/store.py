@@ -1,18 +1,23 @@
 """The index on disk: a folder a person can open, written atomically.
 
     DIR/manifest.json          model, dimension, chunking, format version, the files below, counts
-    DIR/documents.<gen>.jsonl  one document record per line, and `.rows.json`: their ids and offsets
+    DIR/documents.<gen>.*      one document record per line, their ids and offsets, changes since
                                (index/document_table.py; format version 1 listed them in the manifest)
     DIR/vectors.<gen>.faiss    FAISS: exact IndexFlatIP up to 50k chunks, IVF past it (index/ann.py);
-                               vectors are L2-normalised; memory-mapped when opened
+                               vectors are L2-normalised; memory-mapped when opened; changes since
+                               it in `vectors.<gen>.changes.npz` (index/vectors.py)
     DIR/chunks.<gen>.jsonl     one chunk per line: ids, document id, span, text, sentence spans
-    DIR/chunks.<gen>.rows.npy  each line's FAISS id, offset and document (index/chunk_table.py)
+    DIR/chunks.<gen>.*         each line's FAISS id, offset and document; changes since
+                               (index/chunk_table.py)
     DIR/bm25.<gen>/            BM25 over the chunks (index/bm25.py)
     DIR/sentences.<gen>/       each sentence's vector, embedded at index time (index/sentences_table.py)
     DIR/texts/<sha256>.txt     each document's extracted text, named by its content hash
 
-`manifest.json` is the commit point: data files get new names for each generation and the manifest
-is replaced with `os.replace` last, so a crash at any moment leaves the previous index loadable.
+Vectors, records, BM25 and sentence vectors are each a base plus the changes since it: a save links
+the base's files under the new generation's names (hard links, no copy) and writes the changes, or
+writes a new base once the changes pass a tenth of it. `manifest.json` is the commit point: data
+files get new names for each generation and the manifest is replaced with `os.replace` last, so a
+crash at any moment leaves the previous index loadable.
 A process reading a generation holds a shared lock on `DIR/readers.<gen>.lock`; a save removes an
 older generation's files only when nobody holds its lock, so a server never loses the files of the
 version it answers from while `rag index` updates the folder.
@@ -32,8 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from index import ann
-from index.atomic import atomic_file, atomic_folder, write_text
+from index.atomic import atomic_folder, write_text
 from index.bm25 import BM25Index
 from index.chunk import indexed_text
 from index.chunk_table import ChunkTable
@@ -48,6 +52,7 @@ from index.errors import (
 from index.sentences_table import SentenceTable, Span
 from index.stores import check_same_build
 from index.types import Chunk, DocumentInfo
+from index.vectors import Vectors
 
 FORMAT_VERSION = 2
 READS = (1, 2)  # 1: documents listed in manifest.json, chunks parsed whole at open
@@ -55,10 +60,14 @@ MANIFEST = "manifest.json"
 _GENERATION = re.compile(r"^(?:vectors|chunks|documents|bm25|sentences|readers)\.(\d+)(?:\.|$)")
 _FILE_NAMES = {
     "vectors": re.compile(r"^vectors\.\d+\.faiss$"),
+    "vector_changes": re.compile(r"^vectors\.\d+\.changes\.npz$"),
     "chunks": re.compile(r"^chunks\.\d+\.jsonl$"),
     "chunk_rows": re.compile(r"^chunks\.\d+\.rows\.npy$"),
+    "chunk_docs": re.compile(r"^chunks\.\d+\.docs\.json$"),
+    "chunk_changes": re.compile(r"^chunks\.\d+\.changes\.json$"),
     "documents": re.compile(r"^documents\.\d+\.jsonl$"),
     "document_rows": re.compile(r"^documents\.\d+\.rows\.json$"),
+    "document_changes": re.compile(r"^documents\.\d+\.changes\.json$"),
     "bm25": re.compile(r"^bm25\.\d+$"),
     "sentences": re.compile(r"^sentences\.\d+$"),
 }
@@ -77,8 +86,7 @@ class IndexStore:
         self.chunks = ChunkTable()
         self.generation = 0
         self.created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        self._faiss: Any = ann.exact(dimension)
-        self._mapped: Path | None = None  # the vectors file `_faiss` maps read-only, until a change
+        self._vectors = Vectors(dimension)
         self._pending_texts: dict[str, str] = {}
         self._text_cache: dict[str, str] = {}
         self._bm25: BM25Index | None = None  # built on first use when not on disk (or too changed)
@@ -126,24 +134,7 @@ class IndexStore:
             store.generation = int(manifest["generation"])
             store._reader_lock = _read_lock(root, store.generation)
             store.created_at = manifest.get("created_at", store.created_at)
-            files = manifest["files"]
-            store.documents = (
-                DocumentTable.load(root / files["documents"], root / files["document_rows"])
-                if "documents" in files
-                else DocumentTable(document_info(d) for d in manifest["documents"])
-            )
-            store._mapped = root / manifest["files"]["vectors"]
-            store._faiss = ann.read(store._mapped, mapped=True)
-            if "bm25" in manifest["files"]:
-                store._bm25 = BM25Index.load(root / manifest["files"]["bm25"])
-            if "sentences" in manifest["files"]:
-                store.sentences = SentenceTable.load(root / manifest["files"]["sentences"], store.dimension)
-            rows = manifest["files"].get("chunk_rows")  # absent from indexes written before it
-            store.chunks = ChunkTable.load(
-                root / manifest["files"]["chunks"],
-                root / rows if rows else None,
-                sorted(store.documents),
-            )
+            store._read_files(manifest["files"], manifest.get("documents", []))
         except (OSError, RuntimeError) as exc:
             if not last_try and _manifest_changed(manifest_path, manifest):
                 raise _Superseded from None
@@ -156,9 +147,9 @@ class IndexStore:
                 f"index '{path}' is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); "
                 f"rebuild it with `rag index PATH... --index-dir {path} --rebuild`"
             ) from None
-        if store._faiss.ntotal != len(store.chunks) or store._faiss.d != store.dimension:
+        if store._vectors.ntotal != len(store.chunks):
             raise IndexCorruptError(
-                f"index '{path}' is damaged: {store._faiss.ntotal} vectors for {len(store.chunks)} chunks; "
+                f"index '{path}' is damaged: {store._vectors.ntotal} vectors for {len(store.chunks)} chunks; "
                 f"rebuild it with `rag index PATH... --index-dir {path} --rebuild`"
             )
         return store
@@ -178,15 +169,15 @@ class IndexStore:
         if k < 1:
             raise InputError(f"k must be greater than 0. Currently, k is {k}")
         allowed = None
-        n = self._faiss.ntotal
+        n = self._vectors.ntotal
         if within is not None:
             allowed = np.array(self.chunk_ids(within), dtype=np.int64)
             n = len(allowed)
         if n == 0:
             return []
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
-        scores, ids = ann.search(self._faiss, query, min(k, n), allowed)
-        return [(self.chunks[int(i)], float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+        hits = self._vectors.search(query, min(k, n), allowed)
+        return [(self.chunks[i], score) for i, score in hits]
 
     @property
     def bm25(self) -> BM25Index:
@@ -207,11 +198,11 @@ class IndexStore:
 
     def vector(self, faiss_id: int) -> np.ndarray:
         """The stored (normalised) vector of one chunk."""
-        return np.asarray(self._faiss.reconstruct(int(faiss_id)), dtype=np.float32)
+        return self._vectors.vector(faiss_id)
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """All `(faiss_ids, vectors)`, for reference checks and exports."""
-        return ann.all_vectors(self._faiss)
+        return self._vectors.all()
 
     def text(self, doc_id: str) -> str:
         """The extracted text of a document; citation offsets index into it."""
@@ -296,7 +287,7 @@ class IndexStore:
         if clash or len(set(ids.tolist())) != len(ids):
             raise IndexCorruptError(f"chunk id collision in document '{info.doc_id}'; report this as a bug")
         if len(chunks):
-            self._writable().add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+            self._vectors.add(ids, vectors)
         self.chunks.add(info.doc_id, chunks)
         self.documents[info.doc_id] = info
         self._pending_texts[info.content_hash] = text
@@ -312,16 +303,9 @@ class IndexStore:
         self.sentences.remove(doc_id)
         ids = self.chunks.remove(doc_id)
         if ids:
-            ann.remove(self._writable(), np.array(ids, dtype=np.int64))
+            self._vectors.remove(ids)
             if self._bm25 is not None:
                 self._bm25.remove(ids)
-
-    def _writable(self) -> Any:
-        """The vectors index, read into memory first if it was mapped (a mapped one is read-only)."""
-        if self._mapped is not None:
-            self._faiss = ann.read(self._mapped, mapped=False)
-            self._mapped = None
-        return self._faiss
 
     def save(self) -> None:
         """Write a new generation, then switch the manifest to it in one `os.replace`.
@@ -337,10 +321,14 @@ class IndexStore:
         gen = max([self.generation, *on_disk]) + 1
         files = {
             "vectors": f"vectors.{gen}.faiss",
+            "vector_changes": f"vectors.{gen}.changes.npz",
             "chunks": f"chunks.{gen}.jsonl",
             "chunk_rows": f"chunks.{gen}.rows.npy",
+            "chunk_docs": f"chunks.{gen}.docs.json",
+            "chunk_changes": f"chunks.{gen}.changes.json",
             "documents": f"documents.{gen}.jsonl",
             "document_rows": f"documents.{gen}.rows.json",
+            "document_changes": f"documents.{gen}.changes.json",
             "bm25": f"bm25.{gen}",
             "sentences": f"sentences.{gen}",
         }
@@ -358,23 +346,41 @@ class IndexStore:
                 "Free space (or fix the permissions) and run the same command again"
             ) from None
         self.generation = gen
-        if self._mapped is not None:  # unchanged, and now read from this generation's file
-            self._mapped = self.path / files["vectors"]
-        self.documents = DocumentTable.load(
-            self.path / files["documents"], self.path / files["document_rows"]
-        )
-        self._bm25 = BM25Index.load(self.path / files["bm25"])  # its base, to link at the next save
-        self.sentences = SentenceTable.load(self.path / files["sentences"], self.dimension)
-        self.chunks = ChunkTable.load(
-            self.path / files["chunks"], self.path / files["chunk_rows"], sorted(self.documents)
-        )
+        self._read_files(files)  # what was just written: mapped, with no changes on top
         self._text_cache.update(self._pending_texts)
         self._pending_texts.clear()
         self._reader_lock = _read_lock(self.path, gen)  # releases the lock on the generation before
         self._collect_garbage(files)
 
+    def _read_files(self, files: dict[str, str], listed: list[dict[str, Any]] | None = None) -> None:
+        """Read a generation's files (memory-mapped where they can be). A file kind absent from
+        `files` is one that generation predates: documents `listed` in its manifest (format 1),
+        chunk rows parsed whole, no BM25 or sentence vectors stored yet."""
+        root = self.path
+
+        def optional(kind: str) -> Path | None:
+            return root / files[kind] if kind in files else None
+
+        self.documents = (
+            DocumentTable.load(
+                root / files["documents"], root / files["document_rows"], optional("document_changes")
+            )
+            if "documents" in files
+            else DocumentTable(document_info(d) for d in listed or [])
+        )
+        self._vectors = Vectors.load(root / files["vectors"], optional("vector_changes"), self.dimension)
+        self._bm25 = BM25Index.load(root / files["bm25"]) if "bm25" in files else None
+        if "sentences" in files:
+            self.sentences = SentenceTable.load(root / files["sentences"], self.dimension)
+        self.chunks = ChunkTable.load(
+            root / files["chunks"],
+            optional("chunk_rows"),
+            optional("chunk_docs"),
+            optional("chunk_changes"),
+            sorted(self.documents),
+        )
+
     def _write(self, gen: int, files: dict[str, str]) -> None:
-        import faiss
 
         (self.path / "texts").mkdir(exist_ok=True)
         for h, text in self._pending_texts.items():
@@ -383,18 +389,19 @@ class IndexStore:
                 write_text(target, text)
         if self._bm25 is not None and not self._bm25.can_change():
             self._bm25 = None  # built again from every chunk (`bm25` below)
-        fitted = ann.fit(self._faiss)  # exact or IVF, as the size calls for
-        if fitted is not self._faiss:
-            self._faiss, self._mapped = fitted, None
-        with atomic_file(self.path / files["vectors"]) as tmp:
-            faiss.write_index(self._faiss, str(tmp))
-        with atomic_file(self.path / files["documents"]) as tmp, tmp.open("wb") as f:
-            document_rows = self.documents.write(f)
-        write_text(self.path / files["document_rows"], json.dumps(document_rows, ensure_ascii=False))
-        with atomic_file(self.path / files["chunks"]) as tmp, tmp.open("wb") as f:
-            rows = self.chunks.write(f, sorted(self.documents))  # the manifest's order, below
-        with atomic_file(self.path / files["chunk_rows"]) as tmp, tmp.open("wb") as f:
-            np.save(f, rows)
+        if not self._vectors.save(self.path / files["vectors"], self.path / files["vector_changes"]):
+            del files["vector_changes"]  # none: the file is a base alone
+        path = {kind: self.path / name for kind, name in files.items()}
+        if not self.documents.save(path["documents"], path["document_rows"], path["document_changes"]):
+            del files["document_changes"]
+        if not self.chunks.save(
+            path["chunks"],
+            path["chunk_rows"],
+            path["chunk_docs"],
+            path["chunk_changes"],
+            sorted(self.documents),
+        ):
+            del files["chunk_changes"]
         with atomic_folder(self.path / files["bm25"]) as tmp:
             self.bm25.save(tmp)
         with atomic_folder(self.path / files["sentences"]) as tmp:
@@ -504,8 +511,9 @@ def _referenced(root: Path, content_hash: str) -> bool:
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         if any(d.get("content_hash") == content_hash for d in manifest.get("documents", [])):
             return True
-        records = manifest.get("files", {}).get("documents")
-        return bool(records) and content_hash.encode() in (root / records).read_bytes()
+        files = manifest.get("files", {})
+        records = [files[k] for k in ("documents", "document_changes") if k in files]
+        return any(content_hash.encode() in (root / name).read_bytes() for name in records)
     except (OSError, ValueError, AttributeError, TypeError):
         return False
 

@@ -1,6 +1,6 @@
 """A folder index of 100k and 1M chunks on this machine: answers, opening, memory and updates.
 
-    python -m scripts.bench_scale [--sizes 100000,1000000] [--questions 100] [--llama-up-to 200000]
+    python -m scripts.bench_scale [--sizes 100000,1000000] [--questions 100] [--llama-up-to 200000] [--llama-queries 20]
                                   [--out reports/bench_scale.json]
 
 Data: the SciFact index the evals cache (5,183 abstracts, 16,835 chunks and their sentences, real
@@ -113,8 +113,8 @@ def _llama_index(ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray) -> d
 
     LlamaSettings.embed_model = MockEmbedding(embed_dim=vectors.shape[1])  # never asked: vectors are given
     started = time.perf_counter()
-    nodes = [
-        TextNode(id_=str(i), text="", embedding=v.tolist())
+    nodes = [  # a node without text is skipped by llama-index: each gets its id as text
+        TextNode(id_=str(i), text=str(i), embedding=v.tolist())
         for i, v in zip(ids.tolist(), vectors, strict=True)
     ]
     index = VectorStoreIndex(nodes=nodes)
@@ -123,13 +123,15 @@ def _llama_index(ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray) -> d
     timings = []
     for q in queries:
         t0 = time.perf_counter()
-        retriever.retrieve(QueryBundle(query_str="", embedding=q.tolist()))
+        found = retriever.retrieve(QueryBundle(query_str="", embedding=q.tolist()))
         timings.append((time.perf_counter() - t0) * 1000)
+        if len(found) != 10:
+            raise RuntimeError(f"llama-index returned {len(found)} nodes, not 10")
     return {"build_seconds": round(built, 1), "top10_p50_ms": _ms(timings, 50), "queries": len(timings)}
 
 
 def measure(
-    index_dir: Path, questions: list[str], llama_up_to: int, texts: list[tuple[str, str]]
+    index_dir: Path, questions: list[str], llama: tuple[int, int], texts: list[tuple[str, str]]
 ) -> dict[str, Any]:
     """Everything measured on one index, in this (new) process."""
     started = time.perf_counter()
@@ -154,7 +156,7 @@ def measure(
     out["retrieve_k6_p50_ms"] = _ms(retrieves, 50)
     out["memory_after_answering"] = _memory()
     store = IndexStore.open(index_dir)
-    out["search"] = "IVF" if "IVF" in type(store._faiss).__name__ else "exact"
+    out["search"] = "IVF" if store._vectors.approximate else "exact"
     queries = np.stack([bot.embedder.embed_query(q) for q in questions])
     dense, lexical, recall = [], [], []
     ids, vectors = store.vectors()
@@ -170,8 +172,11 @@ def measure(
     out["dense_top10_p50_ms"] = _ms(dense, 50)
     out["recall_at_10_vs_exact"] = round(float(np.mean(recall)), 4)
     out["lexical_top100_p50_ms"] = _ms(lexical, 50)
-    if len(ids) <= llama_up_to:
-        out["llama_index"] = _llama_index(ids, vectors, queries)
+    if len(ids) <= llama[0]:
+        stock = _llama_index(ids, vectors, queries[: llama[1]])
+        stock["our_ask_over_its_top10"] = round(out["warm_ask"]["p50_ms"] / stock["top10_p50_ms"], 4)
+        stock["our_retrieve_over_its_top10"] = round(out["retrieve_k6_p50_ms"] / stock["top10_p50_ms"], 4)
+        out["llama_index"] = stock
     del ids, vectors, store, bot
     out["updates"] = _updates(index_dir, texts)
     return out
@@ -229,6 +234,20 @@ def _updates(index_dir: Path, texts: list[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
+def _child(arguments: list[str], cache: Path) -> dict[str, Any]:
+    """Run this script on one index in a new process (so each build and measure starts with a
+    fresh memory) and return the JSON it prints last."""
+    child = subprocess.run(
+        [sys.executable, "-m", "scripts.bench_scale", *arguments, "--cache-dir", str(cache)],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    return result
+
+
 def _table(report: dict[str, Any]) -> str:
     rows = [
         ("chunks", lambda r: f"{r['chunks']:,}"),
@@ -243,6 +262,10 @@ def _table(report: dict[str, Any]) -> str:
         (
             "llama-index stock top-10 p50 (ms)",
             lambda r: r.get("llama_index", {}).get("top10_p50_ms", "not run"),
+        ),
+        (
+            "our warm ask / its top-10 (p50)",
+            lambda r: r.get("llama_index", {}).get("our_ask_over_its_top10", "not run"),
         ),
         ("RSS after answering (MiB)", lambda r: r["memory_after_answering"]["rss_mib"]),
         ("add 100 documents (s)", lambda r: r["updates"]["add_100_documents"]["rag_index_s"]),
@@ -289,20 +312,26 @@ def main() -> None:
     parser = script_parser(__doc__, "bench_scale.json")
     parser.add_argument("--sizes", default="100000,1000000", help="chunk counts, comma-separated")
     parser.add_argument("--questions", type=int, default=100)
-    parser.add_argument("--llama-up-to", type=int, default=200_000)
+    parser.add_argument("--llama-up-to", type=int, default=200_000, help="largest index llama-index holds")
+    parser.add_argument("--llama-queries", type=int, default=20, help="questions it answers (each scans all)")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # the child process: measure this index
+    parser.add_argument("--build", help=argparse.SUPPRESS)  # the child process: build this index
+    parser.add_argument("--copies", type=int, help=argparse.SUPPRESS)  # ... of the SciFact index
     args = parser.parse_args()
     require_datasets()
     cache = eval_cache_dir(args.cache_dir)
     task = load_task("scifact", "test", shared_datasets_dir(), cache)
     questions = [item.question for item in task.items][: args.questions]
-    if args.measure:
-        source = IndexStore.open(Assistant.cached(task.corpus, cache).info().path)
-        texts = [(source.documents[d].title, source.text(d)) for d in sorted(source.documents)[:100]]
-        print(json.dumps(measure(Path(args.measure), questions, args.llama_up_to, texts)))
-        return
     source = IndexStore.open(Assistant.cached(task.corpus, cache).info().path)
+    if args.build:
+        print(json.dumps(build(source, Path(args.build), args.copies)))
+        return
+    if args.measure:
+        texts = [(source.documents[d].title, source.text(d)) for d in sorted(source.documents)[:100]]
+        llama = (args.llama_up_to, args.llama_queries)
+        print(json.dumps(measure(Path(args.measure), questions, llama, texts)))
+        return
     sizes = []
     for size in (int(s) for s in args.sizes.split(",")):
         copies = math.ceil(size / source.n_chunks)
@@ -311,7 +340,7 @@ def main() -> None:
         if args.rebuild or _format(target) != FORMAT_VERSION:
             if target.exists():
                 shutil.rmtree(target)
-            built = build(source, target, copies)
+            built = _child(["--build", str(target), "--copies", str(copies)], cache)
         store = IndexStore.open(target)
         entry: dict[str, Any] = {
             "copies": copies,
@@ -321,26 +350,19 @@ def main() -> None:
         del store
         if built:
             entry["build"] = built
-        child = subprocess.run(
+        entry |= _child(
             [
-                sys.executable,
-                "-m",
-                "scripts.bench_scale",
                 "--measure",
                 str(target),
                 "--questions",
                 str(args.questions),
                 "--llama-up-to",
                 str(args.llama_up_to),
-                "--cache-dir",
-                str(cache),
+                "--llama-queries",
+                str(args.llama_queries),
             ],
-            check=True,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            cache,
         )
-        entry |= json.loads(child.stdout.strip().splitlines()[-1])
         sizes.append(entry)
         print(json.dumps(entry, indent=2), flush=True)
     report = {

@@ -70,7 +70,7 @@ def _exact_top(by_id: dict[int, np.ndarray], query: np.ndarray, k: int) -> list[
 def test_a_store_past_the_exact_size_searches_ivf_and_agrees_with_exact_search(tmp_path: Path) -> None:
     _, by_id = _store(tmp_path / "idx", docs=400)  # 4,000 vectors
     store = IndexStore.open(tmp_path / "idx")
-    assert ann.is_approximate(store._faiss) and store._faiss.nlist == ann.lists_for(4_000)
+    assert store._vectors.approximate and store._vectors._base.nlist == ann.lists_for(4_000)
     queries = _clustered(50, seed=1)
     recall = np.mean(
         [
@@ -84,7 +84,7 @@ def test_a_store_past_the_exact_size_searches_ivf_and_agrees_with_exact_search(t
 def test_a_small_store_stays_exact(tmp_path: Path) -> None:
     _, by_id = _store(tmp_path / "idx", docs=50)  # 500 vectors
     store = IndexStore.open(tmp_path / "idx")
-    assert not ann.is_approximate(store._faiss)
+    assert not store._vectors.approximate
     q = _clustered(1, seed=2)[0]
     assert [c.faiss_id for c, _ in store.search(q, 10)] == _exact_top(by_id, q, 10)
 
@@ -108,7 +108,7 @@ def test_changes_to_a_reopened_ivf_index_are_kept(tmp_path: Path) -> None:
     added = _add(store, 999, fresh)
     store.save()
     again = IndexStore.open(tmp_path / "idx")
-    assert ann.is_approximate(again._faiss) and again.n_chunks == 400 * PER_DOC
+    assert again._vectors.approximate and again.n_chunks == 400 * PER_DOC
     ids, _ = again.vectors()
     assert not set(gone) & set(ids.tolist()) and set(added) <= set(ids.tolist())
     assert again.search(fresh[3], 1)[0][0].faiss_id == added[3]
@@ -117,12 +117,12 @@ def test_changes_to_a_reopened_ivf_index_are_kept(tmp_path: Path) -> None:
 
 def test_an_ivf_index_that_shrinks_below_half_the_size_goes_back_to_exact(tmp_path: Path) -> None:
     store, by_id = _store(tmp_path / "idx", docs=120)  # 1,200 vectors: IVF
-    assert ann.is_approximate(store._faiss)
+    assert store._vectors.approximate
     for d in range(80):
         store.remove(f"doc-{d}")
     store.save()
     reopened = IndexStore.open(tmp_path / "idx")
-    assert not ann.is_approximate(reopened._faiss) and reopened.n_chunks == 400
+    assert not reopened._vectors.approximate and reopened.n_chunks == 400
     kept = {i: v for i, v in by_id.items() if i in reopened.chunks}
     q = _clustered(1, seed=5)[0]
     assert [c.faiss_id for c, _ in reopened.search(q, 10)] == _exact_top(kept, q, 10)

@@ -83,6 +83,7 @@ def test_save_load_round_trip(tmp_path: Path, fake_embedder: FakeEmbedder) -> No
     assert manifest["format_version"] == 2
     assert sorted(p.name for p in idx.iterdir() if not p.name.startswith(".")) == [
         "bm25.1",
+        "chunks.1.docs.json",
         "chunks.1.jsonl",
         "chunks.1.rows.npy",
         "documents.1.jsonl",
@@ -190,25 +191,62 @@ def test_model_mismatch_names_both_models(tmp_path: Path, fake_embedder: FakeEmb
         build_index([tmp_path / "docs"], idx, other, SETTINGS)
 
 
+@pytest.mark.parametrize(
+    "where",
+    [
+        "index.vectors.np.savez",
+        "index.chunk_table.write_text",
+        "index.bm25.BM25Index.save",
+        "index.store.write_text",
+    ],
+)
 def test_crash_while_saving_leaves_previous_index_loadable(
-    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
+    """Ctrl-C at each step of a save (the vector changes, chunk records, BM25, the manifest)."""
     idx = _build(tmp_path, fake_embedder)
     before = IndexStore.open(idx)
     write(tmp_path / "docs" / "new.txt", "A brand new document about zebras. " * 20)
 
-    import faiss
-
-    def crash(*args: object) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt  # as if Ctrl-C arrived mid-write
 
-    monkeypatch.setattr(faiss, "write_index", crash)
+    monkeypatch.setattr(where, crash)
     with pytest.raises(KeyboardInterrupt):
         build_index([tmp_path / "docs"], idx, fake_embedder, SETTINGS)
     monkeypatch.undo()
     after = IndexStore.open(idx)
     assert after.documents == before.documents and after.chunks == before.chunks
     assert not [p for p in idx.iterdir() if p.name.endswith(".tmp")]
+    build_index([tmp_path / "docs"], idx, fake_embedder, SETTINGS)  # the same command again succeeds
+    assert len(IndexStore.open(idx).documents) == len(before.documents) + 1
+
+
+def test_a_small_change_links_every_base_and_writes_only_the_changes(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    idx = tmp_path / "idx"
+    build_index([_corpus(tmp_path / "docs", n=30)], idx, fake_embedder, SETTINGS)
+    reader = IndexStore.open(idx)  # holds generation 1, so its files stay to compare with
+    (tmp_path / "docs" / "doc3.txt").unlink()
+    write(tmp_path / "docs" / "new.txt", "A new note about zebra parcels in Ningbo. " * 4)
+    build_index([tmp_path / "docs"], idx, fake_embedder, SETTINGS)
+    files = json.loads((idx / "manifest.json").read_text())["files"]
+    assert {"vector_changes", "chunk_changes", "document_changes"} <= set(files)
+    assert (idx / "bm25.2" / "changes.json").exists() and (idx / "sentences.2" / "changes").is_dir()
+    for first, second in (("vectors.1.faiss", files["vectors"]), ("chunks.1.jsonl", files["chunks"])):
+        assert (idx / first).stat().st_ino == (idx / second).stat().st_ino  # linked, not copied
+    changed = IndexStore.open(idx)
+    build_index([tmp_path / "docs"], tmp_path / "fresh", fake_embedder, SETTINGS)
+    fresh = IndexStore.open(tmp_path / "fresh")
+    assert changed.documents == fresh.documents and changed.chunks == fresh.chunks
+    query = fake_embedder.embed_query("zebra parcels")
+    assert [c.faiss_id for c, _ in changed.search(query, 8)] == [
+        c.faiss_id for c, _ in fresh.search(query, 8)
+    ]
+    assert changed.chunks[changed.bm25.search("zebra Ningbo", 1)[0][0]].doc_id.endswith("new.txt")
+    assert not any(c.doc_id.endswith("doc3.txt") for c, _ in changed.search(query, 100))
+    del reader
 
 
 def test_bm25_is_stored_and_follows_every_change(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
