@@ -19,7 +19,7 @@ from index.errors import InputError
 from index.find import find_files
 from index.limits import Limits
 from index.load import load_paths
-from index.pgstore import PgStore, is_db_url, split_address
+from index.pgstore import PgStore, is_db_url, redact, split_address
 from index.settings import IndexSettings
 from index.store import MANIFEST, IndexStore
 from index.stores import Store
@@ -224,6 +224,21 @@ def remove_documents(index_dir: str | os.PathLike[str], doc_ids: Sequence[str]) 
         if found:
             store.save()
     return found
+
+
+def compact_index(index_dir: str | os.PathLike[str]) -> IndexStore:
+    """Write every part of a folder index anew, folding the changes saved on top of each base into
+    it (index/store.py); returns the store as written. Nothing is embedded again."""
+    root = Path(index_dir).expanduser()
+    if is_db_url(str(index_dir)):
+        raise InputError(
+            f"'{redact(str(index_dir))}' is a PostgreSQL database: its tables change in place "
+            "and need no compacting; `rag compact` takes an index folder (--index-dir) or a collection"
+        )
+    with _locked(root):
+        store = IndexStore.open(root)
+        store.save(compact=True)
+    return store
 
 
 def _owned(

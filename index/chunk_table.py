@@ -168,12 +168,22 @@ class ChunkTable(Mapping[int, Chunk]):
             self._removed_docs.add(doc_id)
         return ids
 
-    def save(self, lines: Path, rows: Path, docs: Path, changes: Path, doc_ids: Sequence[str]) -> bool:
-        """Write the table: its files linked from before plus `changes` when the changes are few,
-        else all three anew (documents in the order of `doc_ids`). Returns whether `changes` was written."""
+    def save(
+        self,
+        lines: Path,
+        rows: Path,
+        docs: Path,
+        changes: Path,
+        doc_ids: Sequence[str],
+        compact: bool = False,
+    ) -> bool:
+        """Write the table: its files linked from before plus `changes` when the changes are few
+        (and not `compact`), else all three anew (documents in the order of `doc_ids`). Returns
+        whether `changes` was written."""
         base = self._base
         if (
-            base is not None
+            not compact
+            and base is not None
             and all(p.exists() for p in base)
             and len(self._removed) + len(self._added) <= REWRITE_SHARE * max(len(self._ids), 1)
         ):

@@ -101,12 +101,13 @@ class DocumentTable(MutableMapping[str, DocumentInfo]):
     def __len__(self) -> int:
         return len(self._row) - len(self._gone) + len(self._changed)
 
-    def save(self, lines: Path, rows: Path, changes: Path) -> bool:
-        """Write the table: its files linked from before plus `changes` when the changes are few,
-        else both anew. Returns whether `changes` was written."""
+    def save(self, lines: Path, rows: Path, changes: Path, compact: bool = False) -> bool:
+        """Write the table: its files linked from before plus `changes` when the changes are few
+        (and not `compact`), else both anew. Returns whether `changes` was written."""
         base = self._base
         if (
-            base is not None
+            not compact
+            and base is not None
             and all(p.exists() for p in base)
             and len(self._gone) + len(self._changed) <= REWRITE_SHARE * max(len(self._row), 1)
         ):

@@ -113,12 +113,15 @@ class SentenceTable:
 
     # -- files ---------------------------------------------------------------------------------
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, compact: bool = False) -> None:
+        """Write the table into `folder`: the base linked from before plus the changes when they
+        are few (and not `compact`), else anew."""
         folder.mkdir(parents=True, exist_ok=True)
         added_rows = sum(len(rows) for rows, _ in self._added.values())
         base = self._base_folder
         if (
-            base is not None
+            not compact
+            and base is not None
             and (base / _FILES[0]).exists()
             and self._gone_rows + added_rows <= REWRITE_SHARE * max(len(self._spans), 1)
         ):

@@ -307,8 +307,9 @@ class IndexStore:
             if self._bm25 is not None:
                 self._bm25.remove(ids)
 
-    def save(self) -> None:
-        """Write a new generation, then switch the manifest to it in one `os.replace`.
+    def save(self, compact: bool = False) -> None:
+        """Write a new generation, then switch the manifest to it in one `os.replace`; with
+        `compact`, every part is written anew with no changes on top of a base (`rag compact`).
 
         On failure (a full disk, say) this generation's partial files are removed and
         IndexWriteError names the cause; the previous version stays as it was.
@@ -334,7 +335,7 @@ class IndexStore:
         }
         written = [h for h in self._pending_texts if not (self.path / "texts" / f"{h}.txt").exists()]
         try:
-            self._write(gen, files)
+            self._write(gen, files, compact)
         except OSError as exc:
             self._collect_garbage(_manifest_files(self.path), texts=False, new=gen)
             for h in written:
@@ -380,32 +381,30 @@ class IndexStore:
             sorted(self.documents),
         )
 
-    def _write(self, gen: int, files: dict[str, str]) -> None:
-
+    def _write(self, gen: int, files: dict[str, str], compact: bool) -> None:
         (self.path / "texts").mkdir(exist_ok=True)
         for h, text in self._pending_texts.items():
             target = self.path / "texts" / f"{h}.txt"
             if not target.exists():
                 write_text(target, text)
-        if self._bm25 is not None and not self._bm25.can_change():
+        if self._bm25 is not None and (compact or not self._bm25.can_change()):
             self._bm25 = None  # built again from every chunk (`bm25` below)
-        if not self._vectors.save(self.path / files["vectors"], self.path / files["vector_changes"]):
-            del files["vector_changes"]  # none: the file is a base alone
         path = {kind: self.path / name for kind, name in files.items()}
-        if not self.documents.save(path["documents"], path["document_rows"], path["document_changes"]):
+        if not self._vectors.save(path["vectors"], path["vector_changes"], compact):
+            del files["vector_changes"]  # none: the file is a base alone
+        if not self.documents.save(
+            path["documents"], path["document_rows"], path["document_changes"], compact
+        ):
             del files["document_changes"]
+        doc_ids = sorted(self.documents)
         if not self.chunks.save(
-            path["chunks"],
-            path["chunk_rows"],
-            path["chunk_docs"],
-            path["chunk_changes"],
-            sorted(self.documents),
+            path["chunks"], path["chunk_rows"], path["chunk_docs"], path["chunk_changes"], doc_ids, compact
         ):
             del files["chunk_changes"]
-        with atomic_folder(self.path / files["bm25"]) as tmp:
+        with atomic_folder(path["bm25"]) as tmp:
             self.bm25.save(tmp)
-        with atomic_folder(self.path / files["sentences"]) as tmp:
-            self.sentences.save(tmp)
+        with atomic_folder(path["sentences"]) as tmp:
+            self.sentences.save(tmp, compact)
         manifest = {
             "format_version": FORMAT_VERSION,
             "generation": gen,

@@ -123,11 +123,12 @@ class Vectors:
         hits.sort(key=lambda h: -h[1])
         return hits[:k]
 
-    def save(self, base: Path, changes: Path) -> bool:
-        """Write the base file (linked from before when the changes are few) and, when there are
-        changes on top of it, the changes file; returns whether the changes file was written."""
+    def save(self, base: Path, changes: Path, compact: bool = False) -> bool:
+        """Write the base file (linked from before when the changes are few, unless `compact`) and,
+        when there are changes on top of it, the changes file; returns whether that was written."""
         if (
-            self._base_file is not None
+            not compact
+            and self._base_file is not None
             and self._base_file.exists()
             and self.changes <= REWRITE_SHARE * max(self._base.ntotal, 1)
         ):

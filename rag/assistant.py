@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
-from index.build import BuildReport, build_index, remove_documents
+from index.build import BuildReport, build_index, compact_index, remove_documents
 from index.embed import Embedder, default_cache_dir, load_embedder
 from index.errors import InputError, RagError
 from index.find import find_files
@@ -204,6 +204,15 @@ class Assistant:
             if removed:
                 self._reload()
         return removed
+
+    def compact(self) -> IndexInfo:
+        """Write a folder index anew with no changes on top of its bases (a save writes only the
+        changes until they pass a tenth of a base; see README, 'Index format'). Nothing is embedded."""
+        with self._write_lock:
+            store = compact_index(self._loaded.store.address)
+            self._reload()  # lets go of the generation before, so that its files can go now
+            store.collect_garbage()
+        return self.info()
 
     def documents(self) -> list[DocumentInfo]:
         """The indexed documents, by source."""

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +28,11 @@ import numpy as np
 
 from evals.adapters import load_task
 from evals.datasets import eval_cache_dir, shared_datasets_dir
-from index.chunk import chunk_id
 from index.pgserver import start, stop
 from index.pgstore import PgStore, split_address
 from index.store import IndexStore
 from rag import Assistant
-from scripts.common import noisy, require_datasets, script_parser, write_report
+from scripts.common import copy_of, require_datasets, script_parser, write_report
 
 
 def _load(source: IndexStore, address: str, copies: int) -> dict[str, Any]:
@@ -46,25 +44,8 @@ def _load(source: IndexStore, address: str, copies: int) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     started = time.perf_counter()
     for copy in range(copies):
-        for doc_id, info in source.documents.items():
-            new_id = doc_id if copy == 0 else f"{doc_id}~{copy}"
-            chunks = source.document_chunks(doc_id)
-            vectors = np.stack([source.vector(c.faiss_id) for c in chunks])
-            moved = []
-            for c in chunks:
-                cid, fid = chunk_id(new_id, c.start, c.text)
-                moved.append(replace(c, chunk_id=cid, faiss_id=fid, doc_id=new_id))
-            sentences = source.sentences.of(doc_id)
-            if copy:
-                vectors = noisy(vectors, rng)
-                sentences = (sentences[0], noisy(sentences[1], rng)) if sentences else None
-            target.add(
-                replace(info, doc_id=new_id, source=info.source + (f"~{copy}" if copy else "")),
-                source.text(doc_id),
-                moved,
-                vectors,
-                sentences,
-            )
+        for document in copy_of(source, copy, rng):
+            target.add(*document)
         print(f"copy {copy + 1}/{copies} loaded, {time.perf_counter() - started:.0f} s", flush=True)
     loaded = time.perf_counter() - started
     started = time.perf_counter()

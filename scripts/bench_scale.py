@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +42,9 @@ import numpy as np
 
 from evals.adapters import load_task
 from evals.datasets import eval_cache_dir, shared_datasets_dir
-from index.chunk import chunk_id
 from index.store import FORMAT_VERSION, MANIFEST, IndexStore
 from rag import Assistant
-from scripts.common import noisy, require_datasets, script_parser, write_report
+from scripts.common import copy_of, require_datasets, script_parser, write_report
 
 
 def _ms(values: list[float], q: float) -> float:
@@ -78,25 +76,8 @@ def build(source: IndexStore, target: Path, copies: int) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     started = time.perf_counter()
     for copy in range(copies):
-        for doc_id, info in source.documents.items():
-            new_id = doc_id if copy == 0 else f"{doc_id}~{copy}"
-            chunks = source.document_chunks(doc_id)
-            vectors = np.stack([source.vector(c.faiss_id) for c in chunks])
-            moved = []
-            for c in chunks:
-                cid, fid = chunk_id(new_id, c.start, c.text)
-                moved.append(replace(c, chunk_id=cid, faiss_id=fid, doc_id=new_id))
-            sentences = source.sentences.of(doc_id)
-            if copy:
-                vectors = noisy(vectors, rng)
-                sentences = (sentences[0], noisy(sentences[1], rng)) if sentences else None
-            store.add(
-                replace(info, doc_id=new_id, source=info.source + (f"~{copy}" if copy else "")),
-                source.text(doc_id),
-                moved,
-                vectors,
-                sentences,
-            )
+        for document in copy_of(source, copy, rng):
+            store.add(*document)
         print(f"copy {copy + 1}/{copies} added, {time.perf_counter() - started:.0f} s", flush=True)
     added = time.perf_counter() - started
     started = time.perf_counter()

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from evals.datasets import eval_cache_dir, shared_datasets_dir
+from index.chunk import chunk_id
+from index.store import IndexStore
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 
@@ -47,3 +51,23 @@ def noisy(vectors: np.ndarray, rng: np.random.Generator, sigma: float = 0.02) ->
     copy of a corpus whose nearest neighbours stay meaningful and never tie with the original's."""
     out = vectors + rng.normal(0, sigma, vectors.shape).astype(np.float32)
     return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+
+def copy_of(source: IndexStore, copy: int, rng: np.random.Generator) -> Iterator[tuple[Any, ...]]:
+    """Every document of `source` under new ids (`<doc_id>~<copy>`; copy 0 keeps its ids), as the
+    arguments of a store's `add`: record, text, chunks, vectors and sentences. The vectors of every
+    copy but the first get noise (`noisy`), so that copies never tie."""
+    for doc_id, info in source.documents.items():
+        new_id = doc_id if copy == 0 else f"{doc_id}~{copy}"
+        chunks = source.document_chunks(doc_id)
+        vectors = np.stack([source.vector(c.faiss_id) for c in chunks])
+        moved = []
+        for c in chunks:
+            cid, fid = chunk_id(new_id, c.start, c.text)
+            moved.append(replace(c, chunk_id=cid, faiss_id=fid, doc_id=new_id))
+        sentences = source.sentences.of(doc_id)
+        if copy:
+            vectors = noisy(vectors, rng)
+            sentences = (sentences[0], noisy(sentences[1], rng)) if sentences else None
+        new = replace(info, doc_id=new_id, source=info.source + (f"~{copy}" if copy else ""))
+        yield new, source.text(doc_id), moved, vectors, sentences

@@ -20,6 +20,7 @@ import os
 import shutil
 import sys
 import textwrap
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -147,6 +148,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=env.get("RAG_DB"), required="RAG_DB" not in env, metavar="URL")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_migrate)
+
+    p = sub.add_parser(
+        "compact", help="write a folder index anew, folding in the changes saved since each base"
+    )
+    _where_arguments(p)
+    p.set_defaults(func=_compact)
 
     p = sub.add_parser("info", help="describe an index: model, chunking, documents; list the collections")
     _where_arguments(p)
@@ -348,6 +355,16 @@ def _migrate(args: argparse.Namespace) -> int:
     with tqdm(unit="documents", disable=args.quiet) as bar:
         documents, chunks = db.copy_to_db(args.index_dir, args.db, bar.update)
     print(f"Copied {documents} documents ({chunks} chunks) from {args.index_dir} into {db.redact(args.db)}.")
+    return 0
+
+
+def _compact(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    info = _open(args, Settings()).compact()
+    print(
+        f"compacted {info.path}: {info.documents} documents, {info.chunks} chunks, generation {info.generation} "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
     return 0
 
 

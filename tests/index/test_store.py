@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from index.build import build_index
-from index.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, IndexWriteError
+from index.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexWriteError,
+    InputError,
+)
 from index.settings import IndexSettings
 from index.store import IndexStore
 from tests.conftest import FakeEmbedder, write
@@ -247,6 +253,40 @@ def test_a_small_change_links_every_base_and_writes_only_the_changes(
     assert changed.chunks[changed.bm25.search("zebra Ningbo", 1)[0][0]].doc_id.endswith("new.txt")
     assert not any(c.doc_id.endswith("doc3.txt") for c, _ in changed.search(query, 100))
     del reader
+
+
+def test_compacting_writes_every_base_anew_and_answers_the_same(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    from index.build import compact_index
+
+    idx = tmp_path / "idx"
+    build_index([_corpus(tmp_path / "docs", n=30)], idx, fake_embedder, SETTINGS)
+    (tmp_path / "docs" / "doc3.txt").unlink()
+    write(tmp_path / "docs" / "new.txt", "A new note about zebra parcels in Ningbo. " * 4)
+    build_index([tmp_path / "docs"], idx, fake_embedder, SETTINGS)
+    changed = IndexStore.open(idx)
+    query = fake_embedder.embed_query("zebra parcels")
+    compacted = compact_index(idx)
+    files = json.loads((idx / "manifest.json").read_text())["files"]
+    assert not {"vector_changes", "chunk_changes", "document_changes"} & set(files)
+    assert not (idx / files["bm25"] / "changes.json").exists()
+    assert not (idx / files["sentences"] / "changes").exists()
+    again = IndexStore.open(idx)
+    assert again.documents == changed.documents and again.chunks == changed.chunks
+    assert again.generation == compacted.generation == changed.generation + 1
+    assert [c.faiss_id for c, _ in again.search(query, 8)] == [
+        c.faiss_id for c, _ in changed.search(query, 8)
+    ]
+    assert sorted(again.bm25.live_ids()) == sorted(again.chunks)
+
+
+def test_compacting_a_database_says_it_needs_none_without_its_password() -> None:
+    from index.build import compact_index
+
+    with pytest.raises(InputError, match=r"change in place and need no compacting") as caught:
+        compact_index("postgresql://me:secret@localhost/db")
+    assert "secret" not in str(caught.value)
 
 
 def test_bm25_is_stored_and_follows_every_change(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:

@@ -125,6 +125,30 @@ def _fails_in_one_line(argv: list[str], capsys: pytest.CaptureFixture[str], *fra
         assert fragment in err
 
 
+def test_compact_writes_the_index_anew_and_keeps_its_answers(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    for i in range(12):
+        write(docs / f"note{i}.md", f"Note {i}. Warehouse {i} in Ningbo ships {i * 100} parcels a day.\n")
+    idx = tmp_path / "idx"
+    assert rag("index", str(docs), "--index-dir", str(idx)).returncode == 0
+    write(docs / "note12.md", "Note 12. The bonded warehouse in Hangzhou opened in 2016.\n")
+    assert rag("index", str(docs), "--index-dir", str(idx)).returncode == 0
+    asked = ["ask", "When did the bonded warehouse in Hangzhou open?", "--index-dir", str(idx), "--json"]
+    before = json.loads(rag(*asked).stdout)
+    result = rag("compact", "--index-dir", str(idx))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"compacted {idx}: 13 documents, ") and "generation 3" in result.stdout
+    assert json.loads(rag(*asked).stdout)["text"] == before["text"] and "2016" in before["text"]
+    assert not any(p.name.endswith(".changes.json") for p in idx.iterdir())
+
+
+@pytest.mark.unit
+def test_compact_of_a_missing_index_says_how_to_make_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fails_in_one_line(["compact", "--index-dir", str(tmp_path / "none")], capsys, "run `rag index")
+
+
 @pytest.mark.unit
 def test_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _fails_in_one_line(
