@@ -72,7 +72,7 @@ class BM25Index:
         self.model = model
         self.ids = ids
         self.average_length = average_length
-        self._row = {int(fid): row for row, fid in enumerate(ids.tolist())}
+        self._rows: dict[int, int] | None = None  # FAISS id -> base row, made when first needed
         self._removed: set[int] = set()  # base rows
         self._added: dict[int, Counter[str]] = {}  # chunk id: its words and their counts
         self._base_folder: Path | None = None  # where the base was loaded from, to link it
@@ -92,6 +92,12 @@ class BM25Index:
         return cls(model, ids, sum(map(len, tokens.ids)) / len(tokens.ids))
 
     # -- changes -------------------------------------------------------------------------------
+
+    @property
+    def _row(self) -> dict[int, int]:
+        if self._rows is None:
+            self._rows = {int(fid): row for row, fid in enumerate(self.ids.tolist())}
+        return self._rows
 
     @property
     def changes(self) -> int:

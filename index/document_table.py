@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import mmap
+import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import asdict
 from pathlib import Path
@@ -25,6 +27,7 @@ from index.atomic import atomic_file, link_or_copy, write_text
 from index.types import DocumentInfo
 
 REWRITE_SHARE = 0.1
+_HASH_FIELD = re.compile(rb'"content_hash": "([^"]*)"')  # as json.dumps writes it
 
 
 def document_info(record: dict[str, Any]) -> DocumentInfo:
@@ -74,6 +77,9 @@ class DocumentTable(MutableMapping[str, DocumentInfo]):
         row = self._row.get(doc_id)
         if row is None or doc_id in self._gone:
             raise KeyError(doc_id)
+        return self._read(row)
+
+    def _read(self, row: int) -> DocumentInfo:
         return document_info(json.loads(self._data[self._offsets[row] : self._offsets[row + 1]]))
 
     def __contains__(self, doc_id: object) -> bool:
@@ -100,6 +106,14 @@ class DocumentTable(MutableMapping[str, DocumentInfo]):
 
     def __len__(self) -> int:
         return len(self._row) - len(self._gone) + len(self._changed)
+
+    def content_hashes(self) -> set[str]:
+        """Every document's content hash, found in the file's bytes rather than by reading each
+        record (a second at 300k documents instead of several)."""
+        counts = Counter(h.decode() for h in _HASH_FIELD.findall(self._data)) if self._row else Counter()
+        for doc_id in self._gone:  # their lines are still in the file
+            counts[self._read(self._row[doc_id]).content_hash] -= 1
+        return {h for h, n in counts.items() if n > 0} | {d.content_hash for d in self._changed.values()}
 
     def save(self, lines: Path, rows: Path, changes: Path, compact: bool = False) -> bool:
         """Write the table: its files linked from before plus `changes` when the changes are few

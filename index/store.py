@@ -454,7 +454,7 @@ class IndexStore:
         folder = self.path / "texts"
         if busy or not texts or not folder.is_dir():
             return
-        live = {f"{d.content_hash}.txt" for d in self.documents.values()}
+        live = {f"{h}.txt" for h in self.documents.content_hashes()}
         for p in folder.iterdir():
             if p.name not in live:
                 p.unlink(missing_ok=True)

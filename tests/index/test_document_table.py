@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from index.document_table import DocumentTable
@@ -45,3 +46,17 @@ def test_few_changes_are_saved_on_the_files_linked_from_before(tmp_path: Path) -
     assert (tmp_path / "two" / "changes.json").exists()
     assert (tmp_path / "two" / "docs.jsonl").stat().st_ino == (tmp_path / "one" / "docs.jsonl").stat().st_ino
     assert two == one and len(two) == 39 and two["d05.md"].title == "Changed" and "d06.md" not in two
+
+
+def test_content_hashes_are_those_of_the_documents_still_there(tmp_path: Path) -> None:
+    infos = [
+        replace(_info(f"d{i}.md"), content_hash=h)
+        for i, h in enumerate(["a" * 64, "b" * 64, "b" * 64, "c" * 64])
+    ]
+    table = _saved(DocumentTable(infos), tmp_path / "one")
+    del table["d0.md"]  # its text is no one's now
+    del table["d1.md"]  # d2.md still has this text
+    table["d4.md"] = replace(_info("d4.md"), content_hash="e" * 64)
+    assert (
+        table.content_hashes() == {"b" * 64, "c" * 64, "e" * 64} == {d.content_hash for d in table.values()}
+    )
