@@ -6,11 +6,11 @@ the FAISS id of each row, and in `bm25.json` the base's average length), plus wh
 removed rows and scores the added chunks itself with the same Lucene formula and the statistics of
 the whole (document frequencies of the base and the added chunks, the base's average length); the
 base's rows keep the scores of the statistics they were built with until it is built again, so
-the two drift apart by at most what a tenth of changes can move them. A save writes only the changes, linking the base's files from the
-generation before (no copy); when the changes pass a tenth of the base (`REBUILD_SHARE`), or for
-an index written before `bm25.json` held the average length, the base is built again from every
-chunk: tokenising and indexing SciFact's 16,835 chunks takes about 1.4 s on 2 cores, a million
-about two minutes.
+the two drift apart by at most what a tenth of changes can move them. A save writes only the
+changes, linking the base's files from the generation before (no copy); when the changes pass a
+tenth of the base (`REBUILD_SHARE`), at `rag compact`, or for an index written before `bm25.json`
+held the average length, the base is built again from every chunk: tokenising and indexing
+SciFact's 16,835 chunks takes about 1.4 s on 2 cores, a million about two minutes.
 """
 
 from __future__ import annotations
