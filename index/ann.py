@@ -6,9 +6,10 @@ exact (about 8 ms per question at 50k vectors on 2 cores, growing linearly: 161 
 into `nlist` k-means lists (about 4 x sqrt(n)); a search reads the `nprobe` lists nearest the
 question: 2 x sqrt(nlist) of them (`PROBES_PER_ROOT`), chosen on SciFact dev claims against the
 `scripts/bench_scale.py` indexes for recall@10 against exact search of at least 0.97: 64 of 1,024
-lists at 101k chunks gave 0.9867 (32: 0.9667), 128 of 4,096 at 1.01M gave 1.0 (64: 0.9878). Both kinds take new vectors
-and removals in place; the lists are trained again only when the index has grown (or shrunk)
-fourfold since they were, and an index that falls under half of `EXACT_UP_TO` goes back to exact.
+lists at 101k chunks gave 0.9867 (32: 0.9667), 128 of 4,096 at 1.01M gave 1.0 (64: 0.9878).
+When a new base is written (index/vectors.py), the lists are trained again only if the index has
+grown (or shrunk) fourfold since they were, and one that falls under half of `EXACT_UP_TO` goes
+back to exact.
 
 A search limited to some documents (`within`) over an IVF index is exact over their vectors when
 they are few (`EXACT_UP_TO` or fewer), so a filter never loses a chunk to an unprobed list.

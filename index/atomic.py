@@ -60,6 +60,15 @@ def write_text(target: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+REWRITE_SHARE = 0.1  # changes on top of a base, at most this share of it (index/store.py)
+
+
+def keeps_base(changes: int, base: int) -> bool:
+    """Whether `changes` can be saved on top of a base of `base` rows (files linked, not rewritten),
+    or the part must be written anew: the one rule for vectors, records, BM25 and sentences."""
+    return changes <= REWRITE_SHARE * max(base, 1)
+
+
 def link_or_copy(source: Path, target: Path) -> None:
     """Make `target` the same file as `source` without copying it: a hard link (files are never
     changed in place, so generations can share them); a copy where the file system has none."""

@@ -8,7 +8,7 @@ the whole (document frequencies of the base and the added chunks, the base's ave
 base's rows keep the scores of the statistics they were built with until it is built again, so
 the two drift apart by at most what a tenth of changes can move them. A save writes only the
 changes, linking the base's files from the generation before (no copy); when the changes pass a
-tenth of the base (`REBUILD_SHARE`), at `rag compact`, or for an index written before `bm25.json`
+tenth of the base (`index.atomic.keeps_base`), at `rag compact`, or for an index written before `bm25.json`
 held the average length, the base is built again from every chunk: tokenising and indexing
 SciFact's 16,835 chunks takes about 1.4 s on 2 cores, a million about two minutes.
 """
@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from index.atomic import link_or_copy
+from index.atomic import keeps_base, link_or_copy
 
 
 @cache
@@ -58,9 +58,6 @@ def tsvector_literal(words: list[str]) -> str:
     for i, w in enumerate(words, 1):
         positions.setdefault(w, []).append(min(i, 16383))
     return " ".join(f"'{w}':{','.join(map(str, p[:256]))}" for w, p in positions.items())
-
-
-REBUILD_SHARE = 0.1
 
 
 class BM25Index:
@@ -105,7 +102,7 @@ class BM25Index:
 
     def can_change(self) -> bool:
         """Whether changes can go on top of the base (or it must be built again)."""
-        return bool(self.average_length) and self.changes <= REBUILD_SHARE * max(len(self.ids), 1)
+        return bool(self.average_length) and keeps_base(self.changes, len(self.ids))
 
     def live_ids(self) -> list[int]:
         """The FAISS ids it searches: the base's less its removed rows, then the added chunks'."""

@@ -8,7 +8,7 @@
 Opening maps both files and sorts the ids (about 0.1 s at a million chunks) instead of parsing
 every line (about 25 s). A lookup parses one line. Changes since the files (documents added,
 replaced or removed) are held in memory; a save whose changes stay within a tenth of the rows
-(`REWRITE_SHARE`) links the three files from the generation before and writes only the changes,
+(`index.atomic.keeps_base`) links the three files from the generation before and writes only the changes,
 and past that writes them anew (unchanged documents' lines copied as they are). An index written
 before the rows file existed is parsed whole at open, as before, and gets one at its next save.
 """
@@ -24,10 +24,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from index.atomic import atomic_file, link_or_copy, write_text
+from index.atomic import atomic_file, keeps_base, link_or_copy, write_text
 from index.types import Chunk
-
-REWRITE_SHARE = 0.1
 
 
 def _chunk(line: bytes | str) -> Chunk:
@@ -185,7 +183,7 @@ class ChunkTable(Mapping[int, Chunk]):
             not compact
             and base is not None
             and all(p.exists() for p in base)
-            and len(self._removed) + len(self._added) <= REWRITE_SHARE * max(len(self._ids), 1)
+            and keeps_base(len(self._removed) + len(self._added), len(self._ids))
         ):
             for source, target in zip(base, (lines, rows, docs), strict=True):
                 link_or_copy(source, target)

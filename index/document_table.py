@@ -7,7 +7,7 @@
 
 Opening reads the ids (about 0.2 s for 300k documents) instead of parsing every record (about 4 s,
 when they were a list in manifest.json). Changes since the files are held in memory; a save whose
-changes stay within a tenth of the records (`REWRITE_SHARE`) links both files from the generation
+changes stay within a tenth of the records (`index.atomic.keeps_base`) links both files from the generation
 before and writes only the changes, and past that writes them anew (unchanged lines copied). Indexes whose
 manifest still lists the documents (format version 1) load them from it.
 """
@@ -23,10 +23,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
-from index.atomic import atomic_file, link_or_copy, write_text
+from index.atomic import atomic_file, keeps_base, link_or_copy, write_text
 from index.types import DocumentInfo
 
-REWRITE_SHARE = 0.1
 _HASH_FIELD = re.compile(rb'"content_hash": "([^"]*)"')  # as json.dumps writes it
 
 
@@ -123,7 +122,7 @@ class DocumentTable(MutableMapping[str, DocumentInfo]):
             not compact
             and base is not None
             and all(p.exists() for p in base)
-            and len(self._gone) + len(self._changed) <= REWRITE_SHARE * max(len(self._row), 1)
+            and keeps_base(len(self._gone) + len(self._changed), len(self._row))
         ):
             link_or_copy(base[0], lines)
             link_or_copy(base[1], rows)

@@ -11,7 +11,7 @@ here they are embedded with the chunks and stored beside them as `sentences.<gen
 
 Opening reads only `docs.npy` and the document ids: a document's rows are looked up the first time
 it is asked for, so a million-chunk index opens in well under a second. A save whose changes stay
-under a tenth of the rows (`REWRITE_SHARE`) links those four files from the generation before (no
+under a tenth of the rows (`index.atomic.keeps_base`) links those four files from the generation before (no
 copy) and writes only `changes/`: `gone.json` (documents of the base removed or replaced) and
 `added/`, the added documents in the same four files. Past that, the whole table is written anew.
 
@@ -27,12 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from index.atomic import link_or_copy
+from index.atomic import keeps_base, link_or_copy
 
 Span = tuple[int, int]
 
 
-REWRITE_SHARE = 0.1
 _FILES = ("vectors.npy", "spans.npy", "docs.npy", "doc_ids.json")
 Stored = tuple[dict[Span, int], np.ndarray]  # a document's row of each span, and its vectors
 
@@ -123,7 +122,7 @@ class SentenceTable:
             not compact
             and base is not None
             and (base / _FILES[0]).exists()
-            and self._gone_rows + added_rows <= REWRITE_SHARE * max(len(self._spans), 1)
+            and keeps_base(self._gone_rows + added_rows, len(self._spans))
         ):
             for name in _FILES:
                 link_or_copy(base / name, folder / name)

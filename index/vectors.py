@@ -6,7 +6,7 @@
 
 The base is never changed in place: removals are remembered (and left out of every search) and
 additions go to a small exact index beside it. A save whose changes stay within a tenth of the
-base (`REWRITE_SHARE`) links the base file from the generation before (no copy) and writes only the
+base (`index.atomic.keeps_base`) links the base file from the generation before (no copy) and writes only the
 changes; past that it writes a new base holding every vector, and `ann.fit` picks its kind for the
 size (the IVF lists are kept unless the index grew or shrank fourfold). So an update neither reads
 the whole base into memory nor writes it out again.
@@ -21,9 +21,7 @@ from typing import Any
 import numpy as np
 
 from index import ann
-from index.atomic import atomic_file, link_or_copy
-
-REWRITE_SHARE = 0.1
+from index.atomic import atomic_file, keeps_base, link_or_copy
 
 
 class Vectors:
@@ -72,12 +70,12 @@ class Vectors:
 
     def remove(self, ids: Iterable[int]) -> None:
         """Remove vectors by id (ids that are not here are the caller's mistake: not checked)."""
-        ids = list(ids)
-        added = [i for i in ids if i in self._added_ids]
+        ids = set(ids)
+        added = ids & self._added_ids
         if added:
-            ann.remove(self._added, np.array(added, dtype=np.int64))
-            self._added_ids.difference_update(added)
-        self._gone.update(i for i in ids if i not in added)
+            ann.remove(self._added, np.array(sorted(added), dtype=np.int64))
+            self._added_ids -= added
+        self._gone |= ids - added
 
     def vector(self, faiss_id: int) -> np.ndarray:
         index = self._added if faiss_id in self._added_ids else self._base
@@ -130,7 +128,7 @@ class Vectors:
             not compact
             and self._base_file is not None
             and self._base_file.exists()
-            and self.changes <= REWRITE_SHARE * max(self._base.ntotal, 1)
+            and keeps_base(self.changes, self._base.ntotal)
         ):
             link_or_copy(self._base_file, base)
             if not self.changes:
