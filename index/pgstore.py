@@ -293,8 +293,9 @@ class PgStore:
 
     def dense(
         self, vector: np.ndarray, k: int, within: Collection[str] | None = None
-    ) -> list[tuple[Chunk, float]]:
-        """The `k` chunks nearest `vector` by cosine (HNSW), best first; `within`: those documents only."""
+    ) -> list[tuple[int, float]]:
+        """The ids of the `k` chunks nearest `vector` by cosine (HNSW), best first, with their cosine;
+        `within`: those documents only."""
         if k < 1:
             raise InputError(f"k must be greater than 0. Currently, k is {k}")
         if within is not None and not within:
@@ -303,18 +304,16 @@ class PgStore:
         q = np.asarray(vector, dtype=np.float32)
         with self.connection() as conn:
             rows = conn.execute(
-                f"SELECT {_CHUNK_COLUMNS}, 1 - (c.embedding <=> %s) FROM {self.schema}.chunks c {where} "
+                f"SELECT c.faiss_id, 1 - (c.embedding <=> %s) FROM {self.schema}.chunks c {where} "
                 f"ORDER BY c.embedding <=> %s LIMIT %s",
                 (q, *args, q, k),
             ).fetchall()
-        return [(_chunk(r), float(r[-1])) for r in rows]
+        return [(int(r[0]), float(r[1])) for r in rows]
 
-    def lexical(
-        self, query: str, vector: np.ndarray, k: int, within: Collection[str] | None = None
-    ) -> list[tuple[Chunk, float]]:
-        """The `k` chunks BM25 ranks first for `query` (Lucene scoring over the chunks' English
-        lexemes, as the folder store ranks), each with its cosine similarity to `vector`. The
-        full-text index finds the chunks holding any of the query's lexemes."""
+    def lexical(self, query: str, k: int, within: Collection[str] | None = None) -> list[int]:
+        """The ids of the `k` chunks BM25 ranks first for `query` (Lucene scoring over the chunks'
+        English lexemes, as the folder store ranks). The full-text index finds the chunks holding
+        any of the query's lexemes."""
         if k < 1 or (within is not None and not within):
             return []
         words = lexemes(query)
@@ -358,18 +357,26 @@ class PgStore:
                 JOIN q ON q.lexeme = u.lexeme
                 CROSS JOIN LATERAL (SELECT coalesce(array_length(u.positions, 1), 1)::float AS n) tf, st
                 GROUP BY c.faiss_id
-                ORDER BY score DESC, c.faiss_id
-                LIMIT %(k)s
             )
-            SELECT {_CHUNK_COLUMNS}, 1 - (c.embedding <=> %(vector)s)
-            FROM hits JOIN {s}.chunks c USING (faiss_id)
-            ORDER BY hits.score DESC, c.faiss_id"""
-        args: dict[str, Any] = {"words": words, "k": k, "vector": np.asarray(vector, dtype=np.float32)}
+            SELECT faiss_id FROM hits ORDER BY score DESC, faiss_id LIMIT %(k)s"""
+        args: dict[str, Any] = {"words": words, "k": k}
         if within is not None:
             args["within"] = list(within)
         with self.connection() as conn:
             rows = conn.execute(sql, args).fetchall()
-        return [(_chunk(r), float(r[-1])) for r in rows]
+        return [int(r[0]) for r in rows]
+
+    def fetch(self, ids: Sequence[int], vector: np.ndarray) -> list[tuple[Chunk, float]]:
+        if not ids:
+            return []
+        with self.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {_CHUNK_COLUMNS}, 1 - (c.embedding <=> %s) FROM {self.schema}.chunks c "
+                f"WHERE c.faiss_id = ANY(%s)",
+                (np.asarray(vector, dtype=np.float32), [int(i) for i in ids]),
+            ).fetchall()
+        found = {int(r[1]): (_chunk(r), float(r[-1])) for r in rows}
+        return [found[i] for i in ids if i in found]
 
     def document_chunks(self, doc_id: str) -> list[Chunk]:
         with self.connection() as conn:

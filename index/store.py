@@ -166,6 +166,12 @@ class IndexStore:
 
         `within` limits the search to the chunks of those document ids.
         """
+        return [(self.chunks[i], score) for i, score in self.dense(vector, k, within)]
+
+    def dense(
+        self, vector: np.ndarray, k: int, within: Collection[str] | None = None
+    ) -> list[tuple[int, float]]:
+        """`search`'s ranking as (chunk id, cosine) pairs."""
         if k < 1:
             raise InputError(f"k must be greater than 0. Currently, k is {k}")
         allowed = None
@@ -176,8 +182,7 @@ class IndexStore:
         if n == 0:
             return []
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
-        hits = self._vectors.search(query, min(k, n), allowed)
-        return [(self.chunks[i], score) for i, score in hits]
+        return self._vectors.search(query, min(k, n), allowed)
 
     @property
     def bm25(self) -> BM25Index:
@@ -252,19 +257,17 @@ class IndexStore:
     def reopen(self) -> IndexStore:
         return IndexStore.open(self.path)
 
-    def dense(
-        self, vector: np.ndarray, k: int, within: Collection[str] | None = None
-    ) -> list[tuple[Chunk, float]]:
-        return self.search(vector, k, within)
-
-    def lexical(
-        self, query: str, vector: np.ndarray, k: int, within: Collection[str] | None = None
-    ) -> list[tuple[Chunk, float]]:
-        """The `k` chunks BM25 ranks first for `query`, each with its cosine similarity to `vector`."""
+    def lexical(self, query: str, k: int, within: Collection[str] | None = None) -> list[int]:
+        """The ids of the `k` chunks BM25 ranks first for `query`."""
         allowed = None if within is None else self.chunk_ids(within)
-        return [
-            (self.chunks[i], float(self.vector(i) @ vector)) for i, _ in self.bm25.search(query, k, allowed)
-        ]
+        return [i for i, _ in self.bm25.search(query, k, allowed)]
+
+    def fetch(self, ids: Sequence[int], vector: np.ndarray) -> list[tuple[Chunk, float]]:
+        ids = [i for i in ids if i in self.chunks]
+        if not ids:
+            return []
+        cosines = self._vectors.vectors_of(ids) @ np.asarray(vector, dtype=np.float32)
+        return [(self.chunks[i], float(s)) for i, s in zip(ids, cosines.tolist(), strict=True)]
 
     # -- changing ------------------------------------------------------------------------------
 

@@ -64,16 +64,22 @@ class Store(Protocol):
 
     def check_compatible(self, model: str, chunking: dict[str, int]) -> None: ...
 
+    # Rankings give chunk ids only; `fetch` reads the few that are kept (a fused ranking reads 6
+    # chunks of the 200 it ranks).
+
     def dense(
         self, vector: np.ndarray, k: int, within: Collection[str] | None = None
-    ) -> list[tuple[Chunk, float]]:
-        """The `k` chunks nearest `vector` (cosine), best first, with their cosine similarity."""
+    ) -> list[tuple[int, float]]:
+        """The ids of the `k` chunks nearest `vector` (cosine), best first, with their cosine similarity."""
         ...
 
-    def lexical(
-        self, query: str, vector: np.ndarray, k: int, within: Collection[str] | None = None
-    ) -> list[tuple[Chunk, float]]:
-        """The `k` chunks the store's full-text ranking puts first, with their cosine to `vector`."""
+    def lexical(self, query: str, k: int, within: Collection[str] | None = None) -> list[int]:
+        """The ids of the `k` chunks the store's full-text ranking puts first, best first."""
+        ...
+
+    def fetch(self, ids: Sequence[int], vector: np.ndarray) -> list[tuple[Chunk, float]]:
+        """The chunks with these ids, in this order, each with its cosine similarity to `vector`
+        (ids no longer in the index are left out)."""
         ...
 
     def document_chunks(self, doc_id: str) -> list[Chunk]: ...

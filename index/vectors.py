@@ -14,7 +14,7 @@ the whole base into memory nor writes it out again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,18 @@ class Vectors:
     def vector(self, faiss_id: int) -> np.ndarray:
         index = self._added if faiss_id in self._added_ids else self._base
         return np.asarray(index.reconstruct(int(faiss_id)), dtype=np.float32)
+
+    def vectors_of(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of these ids, one row each, in this order."""
+        keys = np.asarray(ids, dtype=np.int64)
+        if not self._added_ids:
+            return np.asarray(self._base.reconstruct_batch(keys), dtype=np.float32)
+        added = np.isin(keys, np.fromiter(self._added_ids, dtype=np.int64))
+        out = np.empty((len(keys), self._base.d), dtype=np.float32)
+        for part, index in ((added, self._added), (~added, self._base)):
+            if part.any():
+                out[part] = index.reconstruct_batch(keys[part])
+        return out
 
     def all(self) -> tuple[np.ndarray, np.ndarray]:
         """Every `(ids, vectors)`."""

@@ -2,12 +2,16 @@
 folder store with FAISS and BM25 (bm25s), PostgreSQL with pgvector and full-text search.
 
 Every retriever returns `Passage`s whose `score` is the chunk's cosine similarity to the question,
-whatever ranked it, so the answerer and its refusal threshold see one scale.
+whatever ranked it, so the answerer and its refusal threshold see one scale. Rankings are of chunk
+ids; only the `k` chunks kept are read from the store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import functools
+import os
+from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -53,6 +57,9 @@ class _OverIndex:
         self.store = store
         self.embedder = embedder
 
+    def _passages(self, ids: Sequence[int], vector: np.ndarray) -> list[Passage]:
+        return [_passage(self.store, c, s) for c, s in self.store.fetch(ids, vector)]
+
 
 class DenseRetriever(_OverIndex):
     """Rank chunks by cosine similarity between the query and chunk embeddings."""
@@ -65,7 +72,7 @@ class DenseRetriever(_OverIndex):
         within: Collection[str] | None = None,
     ) -> list[Passage]:
         qvec = self.embedder.embed_query(query) if vector is None else vector
-        return [_passage(self.store, c, s) for c, s in self.store.dense(qvec, k, within)]
+        return self._passages([i for i, _ in self.store.dense(qvec, k, within)], qvec)
 
 
 class BM25Retriever(_OverIndex):
@@ -78,15 +85,16 @@ class BM25Retriever(_OverIndex):
         vector: np.ndarray | None = None,
         within: Collection[str] | None = None,
     ) -> list[Passage]:
-        qvec = self.embedder.embed_query(query) if vector is None else vector
-        return [_passage(self.store, c, s) for c, s in self.store.lexical(query, qvec, k, within)]
+        lexical = self.store.lexical(query, k, within)
+        return self._passages(lexical, self.embedder.embed_query(query) if vector is None else vector)
 
 
 class HybridRetriever(_OverIndex):
     """Dense and BM25 rankings fused by reciprocal rank fusion (weights tuned on dev splits).
 
     fused(chunk) = w_dense / (rrf_k + rank_dense) + w_bm25 / (rrf_k + rank_bm25), over the top
-    `depth` chunks of each ranking.
+    `depth` chunks of each ranking. BM25 ranks on another thread while the question is embedded
+    and the vectors searched.
     """
 
     def __init__(
@@ -109,17 +117,18 @@ class HybridRetriever(_OverIndex):
         vector: np.ndarray | None = None,
         within: Collection[str] | None = None,
     ) -> list[Passage]:
-        qvec = self.embedder.embed_query(query) if vector is None else vector
         depth = max(self.depth, k)
-        dense = self.store.dense(qvec, depth, within)
-        lexical = self.store.lexical(query, qvec, depth, within)
-        found = {c.faiss_id: (c, s) for c, s in lexical} | {c.faiss_id: (c, s) for c, s in dense}
-        fused = fuse(
-            [[c.faiss_id for c, _ in dense], [c.faiss_id for c, _ in lexical]],
-            [1.0, self.weight_bm25],
-            self.rrf_k,
-        )
-        return [_passage(self.store, *found[fid]) for fid in fused[:k]]
+        lexical = _threads().submit(self.store.lexical, query, depth, within)
+        qvec = self.embedder.embed_query(query) if vector is None else vector
+        dense = [i for i, _ in self.store.dense(qvec, depth, within)]
+        fused = fuse([dense, lexical.result()], [1.0, self.weight_bm25], self.rrf_k)
+        return self._passages(fused[:k], qvec)
+
+
+@functools.cache
+def _threads() -> ThreadPoolExecutor:
+    """The threads lexical rankings run on, beside the question's embedding and vector search."""
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="rag-lexical")
 
 
 def fuse(rankings: list[list[int]], weights: list[float], rrf_k: int) -> list[int]:

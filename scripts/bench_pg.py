@@ -148,7 +148,7 @@ def main() -> None:
                 store.dense(v, 100)
                 dense.append((time.perf_counter() - t0) * 1000)
                 t0 = time.perf_counter()
-                store.lexical(q, v, 100)
+                store.lexical(q, 100)
                 lexical.append((time.perf_counter() - t0) * 1000)
             servers = [_serve(address, 8901 + i, Path(tmp) / f"home{i}") for i in range(2)]
             urls = [f"http://127.0.0.1:{8901 + i}" for i in range(2)]

@@ -146,7 +146,7 @@ def measure(
         found = store.search(v, 10)
         dense.append((time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
-        store.lexical(q, v, 100)
+        store.lexical(q, 100)
         lexical.append((time.perf_counter() - t0) * 1000)
         exact = set(ids[np.argpartition(-(vectors @ v), 10)[:10]].tolist())
         recall.append(len(exact & {c.faiss_id for c, _ in found}) / 10)

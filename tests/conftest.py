@@ -95,6 +95,8 @@ def unit_means_unit(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     import index.onnx
 
     platform.platform()  # HTTP clients ask for it; the first call runs `uname -p`, later ones are cached
+    # the reports' plots: matplotlib's first import on a new machine lists its fonts with `fc-list`
+    import matplotlib.font_manager  # noqa: F401
 
     def refuse(what: str) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:

@@ -122,7 +122,9 @@ def test_upgrade_from_schema_1_moves_the_words_and_keeps_the_bm25_ranking(
     build_index([tmp_path], address, fake_embedder, IndexSettings(chunk_size=48, chunk_overlap=8))
     store = PgStore.open(url, schema)
     query = fake_embedder.embed_query("apples")
-    before = [(c.doc_id, c.chunk_id, round(s, 5)) for c, s in store.lexical("apples Lyon", query, 5)]
+    before = [
+        (c.doc_id, c.chunk_id, round(s, 5)) for c, s in store.fetch(store.lexical("apples Lyon", 5), query)
+    ]
     # back to schema 1's shape: the words in the chunks table
     _sql(address, "ALTER TABLE {s}.chunks ADD COLUMN tsv tsvector, ADD COLUMN n_terms int")
     _sql(
@@ -135,7 +137,9 @@ def test_upgrade_from_schema_1_moves_the_words_and_keeps_the_bm25_ranking(
         PgStore.open(url, schema)
     assert upgrade(url, schema) == (1, SCHEMA_VERSION)
     store = PgStore.open(url, schema)
-    assert [(c.doc_id, c.chunk_id, round(s, 5)) for c, s in store.lexical("apples Lyon", query, 5)] == before
+    assert [
+        (c.doc_id, c.chunk_id, round(s, 5)) for c, s in store.fetch(store.lexical("apples Lyon", 5), query)
+    ] == before
     assert before[0][0].endswith("a.md")  # the only chunk holding both words
     store.remove(next(d for d in store.documents if d.endswith("a.md")))  # its words go with it
     assert _sql(address, "SELECT count(*) FROM {s}.words")[0][0] == store.n_chunks

@@ -72,29 +72,40 @@ def test_dense_ranks_by_cosine_and_within_limits_it(
     store, _, _ = _built(where, tmp_path, fake_embedder)
     q = fake_embedder.embed_query("How many packers does the Walrus Point hub employ?")
     hits = store.dense(q, 5)
-    assert "312 packers" in hits[0][0].text
     scores = [s for _, s in hits]
     assert scores == sorted(scores, reverse=True)
-    best = hits[0][0]
+    best, score = store.fetch([hits[0][0]], q)[0]
+    assert "312 packers" in best.text
     embedded = fake_embedder.embed_documents([indexed_text(store.documents[best.doc_id].title, best.text)])[0]
     assert np.isclose(hits[0][1], float(embedded @ q), atol=1e-4)  # the score is the cosine
+    assert np.isclose(score, hits[0][1], atol=1e-5)
     doc3 = next(d.doc_id for d in store.documents.values() if d.file_name == "doc3.txt")
-    assert {c.doc_id for c, _ in store.dense(q, 5, within=[doc3])} == {doc3}
+    assert {c.doc_id for c, _ in store.fetch([i for i, _ in store.dense(q, 5, within=[doc3])], q)} == {doc3}
     assert store.dense(q, 5, within=[]) == []
 
 
-def test_lexical_finds_rare_words_with_their_cosine(
+def test_lexical_finds_rare_words(where: Where, tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    store, _, _ = _built(where, tmp_path, fake_embedder)
+    hits = store.lexical("walrus packers", 3)
+    q = fake_embedder.embed_query("walrus packers")
+    assert hits and "Walrus" in store.fetch(hits, q)[0][0].text
+    doc1 = next(d.doc_id for d in store.documents.values() if d.file_name == "doc1.txt")
+    assert store.lexical("walrus packers", 3, within=[doc1]) == []
+    assert store.lexical("?!", 3) == []
+
+
+def test_fetch_reads_chunks_in_the_order_asked_with_their_cosine(
     where: Where, tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
     store, _, _ = _built(where, tmp_path, fake_embedder)
     q = fake_embedder.embed_query("walrus packers")
-    hits = store.lexical("walrus packers", q, 3)
-    assert hits and "Walrus" in hits[0][0].text
-    dense = {c.faiss_id: s for c, s in store.dense(q, 50)}
-    assert all(np.isclose(s, dense[c.faiss_id], atol=1e-4) for c, s in hits if c.faiss_id in dense)
-    doc1 = next(d.doc_id for d in store.documents.values() if d.file_name == "doc1.txt")
-    assert store.lexical("walrus packers", q, 3, within=[doc1]) == []
-    assert store.lexical("?!", q, 3) == []
+    ranked = store.dense(q, 50)
+    ids = [i for i, _ in ranked][::-1][:5]
+    got = store.fetch([*ids, 10**12], q)  # an id not in the index is left out
+    assert [c.faiss_id for c, _ in got] == ids
+    cosine = dict(ranked)
+    assert all(np.isclose(s, cosine[c.faiss_id], atol=1e-5) for c, s in got)
+    assert store.fetch([], q) == []
 
 
 def test_sentence_vectors_are_stored_with_each_document(
@@ -129,8 +140,9 @@ def test_updates_replace_changed_documents_and_remove_vanished_ones(
     now = open_store(address)
     assert now.stamp() != before and len(now.documents) == 6
     q = fake_embedder.embed_query("Walrus Point packers")
-    assert "400 packers" in now.dense(q, 1)[0][0].text
-    assert all("312" not in c.text for c, _ in now.dense(q, 50))  # the old version is gone whole
+    assert "400 packers" in now.fetch([now.dense(q, 1)[0][0]], q)[0][0].text
+    ranked = [i for i, _ in now.dense(q, 50)]
+    assert all("312" not in c.text for c, _ in now.fetch(ranked, q))  # the old version is gone whole
     doc0 = next(d.doc_id for d in now.documents.values() if d.file_name == "doc0.txt")
     assert remove_documents(address, [doc0, "not-there"]) == [doc0]
     assert doc0 not in open_store(address).documents and open_store(address).document_chunks(doc0) == []

@@ -50,6 +50,7 @@ def test_few_changes_are_saved_on_the_base_linked_from_before(tmp_path: Path) ->
     want = _exact({i: live[i] for i in (5, 6, 1000)}, rows[5], 3)
     assert [i for i, _ in two.search(rows[5].reshape(1, -1), 3, allowed)] == want
     assert np.allclose(two.vector(1000), live[1000]) and np.allclose(two.vector(7), rows[7])
+    assert np.allclose(two.vectors_of([7, 1000, 5]), np.stack([rows[7], live[1000], rows[5]]))
 
 
 def test_past_a_tenth_of_changes_a_new_base_of_the_kind_the_size_calls_for(
@@ -63,6 +64,7 @@ def test_past_a_tenth_of_changes_a_new_base_of_the_kind_the_size_calls_for(
     one.add(np.arange(900, 1500), _rows(600, 1))
     two = _saved(one, tmp_path, "two")
     assert two.approximate and two.ntotal == 1500 and not (tmp_path / "two.changes.npz").exists()
+    assert np.allclose(two.vectors_of([1499, 3]), np.stack([_rows(600, 1)[599], _rows(900, 0)[3]]))
 
 
 def test_a_save_that_fails_leaves_the_vectors_as_they_were(
