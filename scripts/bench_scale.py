@@ -13,12 +13,14 @@ eval cache (`scale-<copies>`) and reused (`--rebuild`, or an older index format,
 Each size is then measured in a new process: opening it (`Assistant.load`) and the first answer;
 warm `ask` p50/p95 on SciFact test claims; `retrieve` (k=6) p50; dense top-10 p50 and its
 recall@10 against exact search (numpy over every vector); BM25 top-100 p50; the process's memory
-(RSS now, and its peak). Beside it, llama-index's stock `VectorStoreIndex` (its in-memory
-`SimpleVectorStore`) holds the same chunk vectors and retrieves the top 10 for the same question
-vectors, up to `--llama-up-to` chunks (its store keeps every vector as a Python list: at 1M about
-9 GB). Last, updates as `rag index` makes them: 100 new documents (SciFact abstracts as .txt
-files) indexed into it, beside the time the encoder alone takes for their chunks and sentences;
-and one document removed. The 100 are removed again afterwards, so the cache is left as built.
+(RSS now, and its peak). Then updates as `rag index` makes them: `rag index` of 100 new documents
+(SciFact abstracts as .txt files) killed with SIGKILL at three moments of its save, the index
+reopened and asked each time; the same 100 indexed to the end, beside the time the encoder alone
+takes for their chunks and sentences; and one document removed. The 100 are removed again
+afterwards, so the cache is left as built. Last, in a process of its own, llama-index's stock
+`VectorStoreIndex` (its in-memory `SimpleVectorStore`) holds the same chunk vectors and retrieves
+the top 10 for the same question vectors, up to `--llama-up-to` chunks (its store keeps every
+vector as a Python list of floats: about 12 GB at 1M).
 
 Writes the JSON report, a Markdown table beside it (`.md`) and a plot (`.png`).
 """
@@ -111,9 +113,7 @@ def _llama_index(ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray) -> d
     return {"build_seconds": round(built, 1), "top10_p50_ms": _ms(timings, 50), "queries": len(timings)}
 
 
-def measure(
-    index_dir: Path, questions: list[str], llama: tuple[int, int], texts: list[tuple[str, str]]
-) -> dict[str, Any]:
+def measure(index_dir: Path, questions: list[str], texts: list[tuple[str, str]]) -> dict[str, Any]:
     """Everything measured on one index, in this (new) process."""
     started = time.perf_counter()
     bot = Assistant.load(index_dir)
@@ -153,11 +153,6 @@ def measure(
     out["dense_top10_p50_ms"] = _ms(dense, 50)
     out["recall_at_10_vs_exact"] = round(float(np.mean(recall)), 4)
     out["lexical_top100_p50_ms"] = _ms(lexical, 50)
-    if len(ids) <= llama[0]:
-        stock = _llama_index(ids, vectors, queries[: llama[1]])
-        stock["our_ask_over_its_top10"] = round(out["warm_ask"]["p50_ms"] / stock["top10_p50_ms"], 4)
-        stock["our_retrieve_over_its_top10"] = round(out["retrieve_k6_p50_ms"] / stock["top10_p50_ms"], 4)
-        out["llama_index"] = stock
     del ids, vectors, store, bot
     out["updates"] = _updates(index_dir, texts)
     return out
@@ -180,6 +175,7 @@ def _updates(index_dir: Path, texts: list[tuple[str, str]]) -> dict[str, Any]:
         folder.mkdir()
         for i, (title, text) in enumerate(texts):
             (folder / f"new-{i:03d}.txt").write_text(f"{title}\n\n{text}", encoding="utf-8")
+        crashes = [_killed_mid_save(index_dir, folder, before, wait) for wait in KILL_AFTER_S]
         t0 = time.perf_counter()
         report = build_index([folder], index_dir, embedder, settings)
         indexed = time.perf_counter() - t0
@@ -212,7 +208,63 @@ def _updates(index_dir: Path, texts: list[tuple[str, str]]) -> dict[str, Any]:
             "skipped": len(report.skipped),
         },
         "remove_1_document_s": round(removed, 2),
+        "killed_mid_save": crashes,
     }
+
+
+KILL_AFTER_S = (0.0, 0.5, 2.0)  # after the save's first new file appears
+
+
+def _killed_mid_save(index_dir: Path, folder: Path, before: set[str], wait: float) -> dict[str, Any]:
+    """`rag index FOLDER` into the index in another process, killed with SIGKILL `wait` seconds
+    after its save began writing files; then the index must open, hold the documents it held
+    before (or all of them, if the save finished), and answer."""
+    on_disk = set(os.listdir(index_dir))
+    rag = Path(sys.executable).with_name("rag")
+    child = subprocess.Popen(
+        [str(rag), "index", str(folder), "--index-dir", str(index_dir), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    while (
+        child.poll() is None and not {f for f in os.listdir(index_dir) if not f.endswith(".lock")} - on_disk
+    ):
+        time.sleep(0.005)
+    time.sleep(wait)
+    finished = child.poll() is not None
+    child.kill()
+    child.wait()
+    store = IndexStore.open(index_dir)
+    documents = set(store.documents)
+    state = "before" if documents == before else "after" if documents > before else "neither"
+    answered = Assistant.load(index_dir).ask("What do the documents say about vitamin D?")
+    left = sorted(set(os.listdir(index_dir)) - on_disk)
+    if state != "before":  # the save had finished: back to the index as built
+        for d in documents - before:
+            store.remove(d)
+        store.save()
+    return {
+        "killed_after_s": wait,
+        "finished_before_kill": finished,
+        "opened_with": state,
+        "answered": bool(answered.citations) or answered.refused,
+        "files_left_for_the_next_save_to_remove": len(left),
+    }
+
+
+def _stock(index_dir: Path, queries: int, ours: dict[str, Any], cache: Path) -> dict[str, Any]:
+    """llama-index's figures on this index, in a process of its own (it may run out of memory)."""
+    try:
+        stock = _child(["--llama", str(index_dir), "--llama-queries", str(queries)], cache)
+    except subprocess.CalledProcessError as e:
+        return {
+            "failed": f"exit status {e.returncode}"
+            + (" (killed: out of memory?)" if e.returncode < 0 else "")
+        }
+    stock["our_ask_over_its_top10"] = round(ours["warm_ask"]["p50_ms"] / stock["top10_p50_ms"], 4)
+    stock["our_retrieve_over_its_top10"] = round(ours["retrieve_k6_p50_ms"] / stock["top10_p50_ms"], 4)
+    return stock
 
 
 def _child(arguments: list[str], cache: Path) -> dict[str, Any]:
@@ -242,7 +294,9 @@ def _table(report: dict[str, Any]) -> str:
         ("BM25 top-100 p50 (ms)", lambda r: r["lexical_top100_p50_ms"]),
         (
             "llama-index stock top-10 p50 (ms)",
-            lambda r: r.get("llama_index", {}).get("top10_p50_ms", "not run"),
+            lambda r: r.get("llama_index", {}).get(
+                "top10_p50_ms", r.get("llama_index", {}).get("failed", "not run")
+            ),
         ),
         (
             "our warm ask / its top-10 (p50)",
@@ -252,6 +306,12 @@ def _table(report: dict[str, Any]) -> str:
         ("add 100 documents (s)", lambda r: r["updates"]["add_100_documents"]["rag_index_s"]),
         ("encoder alone on them (s)", lambda r: r["updates"]["add_100_documents"]["encoder_alone_s"]),
         ("remove 1 document (s)", lambda r: r["updates"]["remove_1_document_s"]),
+        (
+            "`rag index` killed mid-save: reopened as",
+            lambda r: (
+                ", ".join(k["opened_with"] for k in r["updates"].get("killed_mid_save", [])) or "not run"
+            ),
+        ),
     ]
     sizes = report["sizes"]
     lines = ["| | " + " | ".join(f"{s['chunks']:,} chunks" for s in sizes) + " |"]
@@ -276,7 +336,11 @@ def _plot(report: dict[str, Any], path: Path) -> None:
         ("dense top-10 p50", lambda s: s["dense_top10_p50_ms"]),
     ):
         ax.plot(x, [get(s) for s in sizes], marker="o", label=label)
-    llama = [(s["chunks"], s["llama_index"]["top10_p50_ms"]) for s in sizes if "llama_index" in s]
+    llama = [
+        (s["chunks"], s["llama_index"]["top10_p50_ms"])
+        for s in sizes
+        if "top10_p50_ms" in s.get("llama_index", {})
+    ]
     if llama:
         ax.plot(*zip(*llama, strict=True), marker="s", linestyle="--", label="llama-index stock top-10 p50")
     ax.set_xscale("log")
@@ -298,6 +362,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # the child process: measure this index
     parser.add_argument("--build", help=argparse.SUPPRESS)  # the child process: build this index
+    parser.add_argument("--llama", help=argparse.SUPPRESS)  # the child process: llama-index on this index
     parser.add_argument("--copies", type=int, help=argparse.SUPPRESS)  # ... of the SciFact index
     args = parser.parse_args()
     require_datasets()
@@ -310,8 +375,14 @@ def main() -> None:
         return
     if args.measure:
         texts = [(source.documents[d].title, source.text(d)) for d in sorted(source.documents)[:100]]
-        llama = (args.llama_up_to, args.llama_queries)
-        print(json.dumps(measure(Path(args.measure), questions, llama, texts)))
+        print(json.dumps(measure(Path(args.measure), questions, texts)))
+        return
+    if args.llama:
+        store = IndexStore.open(args.llama)
+        ids, vectors = store.vectors()
+        embedder = Assistant.load(args.llama).embedder
+        queries = np.stack([embedder.embed_query(q) for q in questions[: args.llama_queries]])
+        print(json.dumps(_llama_index(ids, vectors, queries) | {"memory": _memory()}))
         return
     sizes = []
     for size in (int(s) for s in args.sizes.split(",")):
@@ -337,13 +408,11 @@ def main() -> None:
                 str(target),
                 "--questions",
                 str(args.questions),
-                "--llama-up-to",
-                str(args.llama_up_to),
-                "--llama-queries",
-                str(args.llama_queries),
             ],
             cache,
         )
+        if entry["chunks"] <= args.llama_up_to:
+            entry["llama_index"] = _stock(target, args.llama_queries, entry, cache)
         sizes.append(entry)
         print(json.dumps(entry, indent=2), flush=True)
     report = {
