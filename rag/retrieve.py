@@ -93,8 +93,8 @@ class HybridRetriever(_OverIndex):
     """Dense and BM25 rankings fused by reciprocal rank fusion (weights tuned on dev splits).
 
     fused(chunk) = w_dense / (rrf_k + rank_dense) + w_bm25 / (rrf_k + rank_bm25), over the top
-    `depth` chunks of each ranking. BM25 ranks on another thread while the question is embedded
-    and the vectors searched.
+    `depth` chunks of each ranking. BM25 ranks on another thread while the vectors are searched
+    (each uses one core; the question's embedding, which uses them all, comes first).
     """
 
     def __init__(
@@ -118,8 +118,8 @@ class HybridRetriever(_OverIndex):
         within: Collection[str] | None = None,
     ) -> list[Passage]:
         depth = max(self.depth, k)
-        lexical = _threads().submit(self.store.lexical, query, depth, within)
         qvec = self.embedder.embed_query(query) if vector is None else vector
+        lexical = _threads().submit(self.store.lexical, query, depth, within)
         dense = [i for i, _ in self.store.dense(qvec, depth, within)]
         fused = fuse([dense, lexical.result()], [1.0, self.weight_bm25], self.rrf_k)
         return self._passages(fused[:k], qvec)

@@ -179,6 +179,10 @@ def _updates(index_dir: Path, texts: list[tuple[str, str]]) -> dict[str, Any]:
         t0 = time.perf_counter()
         report = build_index([folder], index_dir, embedder, settings)
         indexed = time.perf_counter() - t0
+        for crash in crashes:  # what the killed saves left half-written, the next save removed
+            crash["partial_files_left_after_next_save"] = sum(
+                (index_dir / f).exists() for f in crash.pop("partial")
+            )
         store = IndexStore.open(index_dir)
         new = sorted(set(store.documents) - before)
         chunk_texts = [c.text for d in new for c in store.document_chunks(d)]
@@ -239,7 +243,7 @@ def _killed_mid_save(index_dir: Path, folder: Path, before: set[str], wait: floa
     documents = set(store.documents)
     state = "before" if documents == before else "after" if documents > before else "neither"
     answered = Assistant.load(index_dir).ask("What do the documents say about vitamin D?")
-    left = sorted(set(os.listdir(index_dir)) - on_disk)
+    partial = sorted(set(os.listdir(index_dir)) - on_disk) if state == "before" else []
     if state != "before":  # the save had finished: back to the index as built
         for d in documents - before:
             store.remove(d)
@@ -249,7 +253,8 @@ def _killed_mid_save(index_dir: Path, folder: Path, before: set[str], wait: floa
         "finished_before_kill": finished,
         "opened_with": state,
         "answered": bool(answered.citations) or answered.refused,
-        "files_left_for_the_next_save_to_remove": len(left),
+        "partial_files": len(partial),
+        "partial": partial,
     }
 
 
