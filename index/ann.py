@@ -75,7 +75,7 @@ def approximate(ids: np.ndarray, vectors: np.ndarray, seed: int = 0) -> Any:
     import faiss
 
     n, dimension = vectors.shape
-    nlist = lists_for(n)
+    nlist = min(lists_for(n), n)  # k-means needs a point for every list
     ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist, faiss.METRIC_INNER_PRODUCT)
     ivf.cp.niter = _TRAIN_ITERATIONS
     ivf.cp.seed = seed

@@ -131,3 +131,11 @@ def test_an_ivf_index_that_shrinks_below_half_the_size_goes_back_to_exact(tmp_pa
 def test_lists_grow_with_the_index() -> None:
     assert ann.lists_for(100_000) == 1024 and ann.lists_for(1_000_000) == 4096
     assert ann.probes_for(1024) == 64 and ann.probes_for(4096) == 128
+
+
+def test_an_ivf_index_of_fewer_vectors_than_lists_trains_one_list_per_vector() -> None:
+    vectors = _clustered(20, 0)
+    ivf = ann.approximate(np.arange(20, dtype=np.int64), vectors)
+    assert ivf.nlist == 20 and ivf.ntotal == 20
+    _, ids = ann.search(ivf, vectors[3:4], 1, None)
+    assert ids[0][0] == 3
