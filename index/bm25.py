@@ -114,9 +114,10 @@ class BM25Index:
         self._added[faiss_id] = Counter(lexemes(text))
 
     def remove(self, faiss_ids: Iterable[int]) -> None:
-        for fid in faiss_ids:
-            if self._added.pop(fid, None) is None and fid in self._row:
-                self._removed.add(self._row[fid])
+        in_base = [fid for fid in faiss_ids if self._added.pop(fid, None) is None]
+        if in_base:  # one pass over the ids (a million: milliseconds; the `_row` map takes 0.4 s to make)
+            rows = np.flatnonzero(np.isin(self.ids, np.array(in_base, dtype=np.int64)))
+            self._removed.update(rows.tolist())
 
     # -- files ---------------------------------------------------------------------------------
 
