@@ -243,7 +243,10 @@ def _killed_mid_save(index_dir: Path, folder: Path, before: set[str], wait: floa
     documents = set(store.documents)
     state = "before" if documents == before else "after" if documents > before else "neither"
     answered = Assistant.load(index_dir).ask("What do the documents say about vitamin D?")
-    partial = sorted(set(os.listdir(index_dir)) - on_disk) if state == "before" else []
+    new_files = {
+        f for f in os.listdir(index_dir) if not f.endswith(".lock")
+    } - on_disk  # .lock: rag index's own
+    partial = sorted(new_files) if state == "before" else []
     if state != "before":  # the save had finished: back to the index as built
         for d in documents - before:
             store.remove(d)
