@@ -357,8 +357,10 @@ class PgStore:
                 JOIN q ON q.lexeme = u.lexeme
                 CROSS JOIN LATERAL (SELECT coalesce(array_length(u.positions, 1), 1)::float AS n) tf, st
                 GROUP BY c.faiss_id
+                ORDER BY score DESC, c.faiss_id
+                LIMIT %(k)s
             )
-            SELECT faiss_id FROM hits ORDER BY score DESC, faiss_id LIMIT %(k)s"""
+            SELECT faiss_id FROM hits ORDER BY score DESC, faiss_id"""
         args: dict[str, Any] = {"words": words, "k": k}
         if within is not None:
             args["within"] = list(within)
