@@ -78,8 +78,7 @@ class Vectors:
         self._gone |= ids - added
 
     def vector(self, faiss_id: int) -> np.ndarray:
-        index = self._added if faiss_id in self._added_ids else self._base
-        return np.asarray(index.reconstruct(int(faiss_id)), dtype=np.float32)
+        return self.vectors_of([faiss_id])[0]
 
     def vectors_of(self, ids: Sequence[int]) -> np.ndarray:
         """The stored vectors of these ids, one row each, in this order."""
